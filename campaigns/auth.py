@@ -1,0 +1,46 @@
+"""API authentication: `Authorization: Bearer <key or token>` or `x-api-key: <key>`.
+
+`GET /api/v1/auth/authorize` with `x-api-key` answers a signed token valid for one hour
+(LOYALTY_API_TOKEN_MAX_AGE), accepted as a Bearer credential like the key itself.
+"""
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+
+from campaigns.models import ApiKey
+
+TOKEN_SALT = "loyalty.api-token"
+
+
+def issue_token(key: ApiKey) -> str:
+    return signing.TimestampSigner(salt=TOKEN_SALT).sign(str(key.pk))
+
+
+def key_from_token(token: str) -> ApiKey | None:
+    try:
+        key_id = signing.TimestampSigner(salt=TOKEN_SALT).unsign(token, max_age=settings.LOYALTY_API_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return ApiKey.objects.filter(pk=key_id, is_active=True).first()
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        raw = request.META.get("HTTP_X_API_KEY")
+        if not raw:
+            header = request.META.get("HTTP_AUTHORIZATION", "")
+            scheme, _, value = header.partition(" ")
+            if scheme.lower() != "bearer" or not value.strip():
+                return None
+            raw = value.strip()
+        key = ApiKey.find(raw) if raw.startswith(ApiKey.PREFIX) else key_from_token(raw)
+        if key is None:
+            raise exceptions.AuthenticationFailed("invalid API key or token")
+        now = timezone.now()
+        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        return (key, key)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="api"'

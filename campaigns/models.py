@@ -1,0 +1,173 @@
+"""The programme's definition: brands, rewards, event types, campaigns, and the API keys that
+may use them (keys live here because they are restricted to brands)."""
+import hashlib
+import secrets
+import uuid
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from core.models import TimeStampedModel
+
+AMOUNT_DIGITS = 20
+AMOUNT_PLACES = 4
+
+
+def amount_field(**kwargs) -> models.DecimalField:
+    return models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, **kwargs)
+
+
+class Brand(TimeStampedModel):
+    id = models.CharField(primary_key=True, max_length=255)
+    name = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.name}"
+
+
+class Reward(TimeStampedModel):
+    class Type(models.TextChoices):
+        POINTS = "POINTS"
+        DISCOUNT = "DISCOUNT"
+        PRODUCT = "PRODUCT"
+        GIFT_CARD = "GIFT_CARD"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards")
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    conditions = models.JSONField(default=dict, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    decimals = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(4)])
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.CheckConstraint(condition=Q(decimals__lte=4), name="reward_decimals_0_4")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+    @property
+    def conversion_factor(self) -> Decimal | None:
+        raw = (self.attributes or {}).get("conversion_factor")
+        return None if raw is None else Decimal(str(raw))
+
+    @property
+    def quantum(self) -> Decimal:
+        return Decimal(1).scaleb(-self.decimals)
+
+
+class EventType(TimeStampedModel):
+    """PURCHASE, REGISTRATION, BIRTHDAY, ADD_TO_CART and TIER_ADJUSTMENT come with the
+    migration; operators add their own. A tracking-only type is stored, never rewarded."""
+
+    BUILT_IN = ("PURCHASE", "REGISTRATION", "BIRTHDAY", "ADD_TO_CART", "TIER_ADJUSTMENT")
+
+    name = models.CharField(
+        primary_key=True,
+        max_length=64,
+        validators=[RegexValidator(r"^[A-Z][A-Z0-9_]*$", "an upper-case identifier (A-Z, 0-9, _)")],
+    )
+    tracking_only = models.BooleanField(default=False)
+    built_in = models.BooleanField(default=False, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(TimeStampedModel):
+    class Type(models.TextChoices):
+        BEHAVIOR = "BEHAVIOR"
+        COUPONS = "COUPONS"
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        INACTIVE = "INACTIVE"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.BEHAVIOR)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    trigger = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="campaigns")
+    start_date = models.DateTimeField()
+    end_date = models.DateTimeField(null=True, blank=True)
+    budget = amount_field(null=True, blank=True)
+    # [{"id": str, "conditions": [[{field, operator, value}, ...], ...], "effects": [{...}]}]
+    rules = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["trigger", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="campaign_end_after_start",
+            ),
+            models.CheckConstraint(condition=Q(budget__isnull=True) | Q(budget__gte=0), name="campaign_budget_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def derived_status(self, now) -> str:
+        """RUNNING, PAUSED, SCHEDULED or FINISHED from status and dates."""
+        if self.end_date is not None and now >= self.end_date:
+            return "FINISHED"
+        if now < self.start_date:
+            return "SCHEDULED"
+        return "RUNNING" if self.status == self.Status.ACTIVE else "PAUSED"
+
+
+class ApiKey(TimeStampedModel):
+    """A credential for the REST API. The key is shown once; only its SHA-256 is kept.
+
+    Keys are long random strings, so a fast hash is safe here (no password stretching needed).
+    A key restricted to some brands may use only those (enforced by the API layer).
+    """
+
+    PREFIX = "lk_"
+
+    name = models.CharField(max_length=255)
+    lookup = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    brands = models.ManyToManyField(Brand, blank=True, related_name="api_keys")
+    is_active = models.BooleanField(default=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    is_authenticated = True  # it stands in for request.user in DRF
+
+    class Meta:
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.PREFIX}{self.lookup}...)"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def generate(cls, *, name: str) -> tuple["ApiKey", str]:
+        lookup = secrets.token_hex(6)
+        raw = f"{cls.PREFIX}{lookup}.{secrets.token_urlsafe(32)}"
+        key = cls.objects.create(name=name, lookup=lookup, key_hash=cls.hash(raw))
+        return key, raw
+
+    @classmethod
+    def find(cls, raw: str) -> "ApiKey | None":
+        if not raw.startswith(cls.PREFIX) or "." not in raw:
+            return None
+        lookup = raw[len(cls.PREFIX) :].split(".", 1)[0]
+        key = cls.objects.filter(lookup=lookup, is_active=True).first()
+        if key is None or not secrets.compare_digest(key.key_hash, cls.hash(raw)):
+            return None
+        return key

@@ -1,0 +1,17 @@
+"""The API router: every endpoint under /api/v1/."""
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from campaigns.api import AuthorizeView, BrandViewSet, CampaignViewSet, RewardViewSet
+from events.api import EventViewSet
+from wallets.api import CustomerViewSet
+
+router = SimpleRouter()
+router.trailing_slash = "/?"  # Masivo paths have no trailing slash; accept both
+router.register("behavior/events", EventViewSet, basename="event")
+router.register("brands", BrandViewSet, basename="brand")
+router.register("rewards", RewardViewSet, basename="reward")
+router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("customers", CustomerViewSet, basename="customer")
+
+urlpatterns = [path("auth/authorize", AuthorizeView.as_view(), name="authorize"), *router.urls]

@@ -1,0 +1,94 @@
+"""The API's error shape: `{"error": "<machine_code>", "details": <text or field map>}`.
+
+DRF's own exceptions and the domain errors of core.exceptions both come out in that shape.
+Field errors are flattened into dotted paths (`order.products[1].value`) so a client can see
+exactly which field was refused.
+"""
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from core.exceptions import DomainError
+
+_DRF_CODES = {
+    drf.ParseError: "parse_error",
+    drf.AuthenticationFailed: "not_authenticated",
+    drf.NotAuthenticated: "not_authenticated",
+    drf.PermissionDenied: "permission_denied",
+    drf.NotFound: "not_found",
+    drf.MethodNotAllowed: "method_not_allowed",
+    drf.NotAcceptable: "not_acceptable",
+    drf.UnsupportedMediaType: "unsupported_media_type",
+    drf.Throttled: "throttled",
+    drf.ValidationError: "validation_error",
+}
+
+
+def flatten_errors(detail, prefix: str = "") -> dict[str, str]:
+    """Turn DRF's nested error detail into {"a.b[0].c": "message"}."""
+    out: dict[str, str] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = prefix if key == "non_field_errors" and prefix else (f"{prefix}.{key}" if prefix else str(key))
+            out.update(flatten_errors(value, name))
+    elif isinstance(detail, list):
+        if detail and all(isinstance(item, str) for item in detail):
+            out[prefix or "body"] = " ".join(str(item) for item in detail)
+        else:
+            for index, item in enumerate(detail):
+                if item:
+                    out.update(flatten_errors(item, f"{prefix}[{index}]"))
+    else:
+        out[prefix or "body"] = str(detail)
+    return out
+
+
+def error_response(code: str, details, status: int, headers: dict | None = None) -> Response:
+    return Response({"error": code, "details": details}, status=status, headers=headers)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        set_rollback()
+        body_details = exc.details
+        response = error_response(exc.code, body_details, exc.status_code)
+        for key, value in exc.extra.items():
+            response.data[key] = value
+        return response
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf.PermissionDenied()
+    if not isinstance(exc, drf.APIException):
+        return None
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    code = next((name for cls, name in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    if isinstance(exc, drf.ValidationError):
+        details = flatten_errors(exc.detail)
+    else:
+        details = str(exc.detail)
+    set_rollback()
+    return error_response(code, details, exc.status_code, headers)
+
+
+def not_found_view(request, exception=None):
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "not_found", "details": "no such endpoint"}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error_view(request):
+    from django.http import HttpResponseServerError, JsonResponse
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": "server_error", "details": "internal error"}, status=500)
+    return HttpResponseServerError("<h1>Server error</h1>")

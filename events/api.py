@@ -1,0 +1,178 @@
+"""Event endpoints: emit, list, read, fulfill, reverse (SPEC section 3)."""
+from datetime import timedelta
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.json import jsonable
+from core.serializers import (
+    AmountField,
+    AwareDateTimeField,
+    JSONObjectField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictSerializer,
+)
+from core.views import EnvelopeMixin
+from events import services
+from events.models import Event
+
+MAX_PRODUCTS = 500
+ISSUED_AT_MAX_AGE = timedelta(hours=72)
+CLOCK_SKEW = timedelta(seconds=60)  # an issued_at up to a minute ahead of our clock is accepted
+
+
+class RedeemIn(StrictSerializer):
+    id = serializers.UUIDField()
+    amount = AmountField(positive=True)
+
+
+def redeem_list(**kwargs):
+    return RedeemIn(many=True, required=False, max_length=100, **kwargs)
+
+
+class ProductIn(StrictSerializer):
+    sku = StrictCharField()
+    amount = AmountField(required=False)
+    value = AmountField(required=False)
+    discounted_value = AmountField(required=False)
+    redeem = redeem_list()
+    tags = JSONObjectField(required=False)
+    metadata = JSONObjectField(required=False)
+
+
+class ShippingIn(StrictSerializer):
+    value = AmountField(required=False)
+    discounted_value = AmountField(required=False)
+    redeem = redeem_list()
+
+
+class OrderIn(StrictSerializer):
+    purchase_id = StrictCharField(required=False)
+    store_id = StrictCharField(required=False)
+    channel_id = StrictCharField(required=False)
+    value = AmountField(required=False)
+    discounted_value = AmountField(required=False)
+    payment_method = serializers.ChoiceField(choices=["CREDIT", "DEBIT", "CASH", "BANK_TRANSFER", "OTHER"],
+                                             required=False)
+    products = ProductIn(many=True, required=False, max_length=MAX_PRODUCTS)
+    shipping = ShippingIn(required=False)
+    redeem = redeem_list()
+    metadata = JSONObjectField(required=False)
+
+
+class EmitIn(StrictSerializer):
+    customer_id = StrictCharField()
+    brand_id = StrictCharField()
+    type = StrictCharField(max_length=64)
+    platform = StrictCharField(required=False)
+    order = OrderIn(required=False)
+    product = ProductIn(required=False)
+    fulfilled = StrictBooleanField(required=False)
+    reserve = StrictIntegerField(required=False, min_value=1, max_value=365)
+    redeem = redeem_list()
+    tags = JSONObjectField(required=False)
+    referral_code = StrictCharField(required=False)
+    metadata = JSONObjectField(required=False)
+    issued_at = AwareDateTimeField(required=False)
+
+    def validate_issued_at(self, value):
+        now = timezone.now()
+        if value > now + CLOCK_SKEW:
+            raise serializers.ValidationError("must not be in the future")
+        if value < now - ISSUED_AT_MAX_AGE:
+            raise serializers.ValidationError("must be at most 72 hours ago")
+        return value
+
+    def validate(self, attrs):
+        if attrs["type"] == "PURCHASE" and "order" not in attrs:
+            raise serializers.ValidationError({"order": "a PURCHASE event needs an order"})
+        if "reserve" in attrs and attrs.get("fulfilled", True):
+            raise serializers.ValidationError({"reserve": "only applies with fulfilled: false"})
+        return attrs
+
+
+class ReverseIn(StrictSerializer):
+    reason = StrictCharField(max_length=2000)
+
+
+def event_out(event: Event) -> dict:
+    return jsonable({
+        "id": event.pk,
+        "customer_id": event.customer_id,
+        "brand_id": event.brand_id,
+        "type": event.type_id,
+        "status": event.status,
+        "fulfilled": event.fulfilled,
+        "reserve": event.reserve,
+        "platform": event.platform or None,
+        "purchase_id": event.purchase_id,
+        "data": event.data,
+        "rewarding_campaigns": event.rewarding_campaigns,
+        "result": event.result,
+        "reason": event.reason or None,
+        "error_code": event.error_code or None,
+        "issued_at": event.issued_at,
+        "created_at": event.created_at,
+        "processing_at": event.processing_at,
+        "resolved_at": event.resolved_at,
+        "failed_at": event.failed_at,
+        "cancelled_at": event.cancelled_at,
+        "expired_at": event.expired_at,
+        "reversed_at": event.reversed_at,
+        "reservation_expires_at": event.reservation_expires_at,
+    })
+
+
+class EventFilter(django_filters.FilterSet):
+    customer_id = django_filters.CharFilter()
+    brand_id = django_filters.CharFilter()
+    type = django_filters.CharFilter(field_name="type_id")
+    status = django_filters.ChoiceFilter(choices=Event.Status.choices)
+    purchase_id = django_filters.CharFilter()
+    issued_after = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
+    issued_before = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="lt")
+
+    class Meta:
+        model = Event
+        fields = []
+
+
+class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = Event.objects.all()
+    filterset_class = EventFilter
+
+    def get_serializer(self, *args, **kwargs):
+        return EmitIn(*args, **kwargs)
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([event_out(e) for e in page])
+
+    def retrieve(self, request, pk=None):
+        return Response(event_out(services.event_get(event_id=pk)))
+
+    @extend_schema(request=EmitIn, responses={201: dict})
+    def create(self, request):
+        data = EmitIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = services.event_emit(payload=data.validated_data, source="api")
+        return Response(event_out(event), status=201)
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["patch"])
+    def fulfill(self, request, pk=None):
+        return Response(event_out(services.event_fulfill(event_id=pk, source="api")))
+
+    @extend_schema(request=ReverseIn, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def reverse(self, request, pk=None):
+        data = ReverseIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(event_out(services.event_reverse(event_id=pk, reason=data.validated_data["reason"],
+                                                         source="api")))

@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from core.exceptions import DomainError
+from events.services import event_fulfill
+
+
+class Command(BaseCommand):
+    help = "Fulfill held events by id. Exits non-zero if any could not be fulfilled."
+
+    def add_arguments(self, parser):
+        parser.add_argument("event_ids", nargs="+")
+
+    def handle(self, *args, event_ids, **options):
+        failed = 0
+        for event_id in event_ids:
+            try:
+                event = event_fulfill(event_id=event_id, source="command")
+            except DomainError as exc:
+                failed += 1
+                self.stderr.write(f"{event_id}: not fulfilled: {exc.code}: {exc.details}")
+            else:
+                self.stdout.write(f"{event.pk}: {event.status}")
+        if failed:
+            raise CommandError(f"{failed} of {len(event_ids)} events not fulfilled")

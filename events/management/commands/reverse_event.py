@@ -1,0 +1,19 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from core.exceptions import DomainError
+from events.services import event_reverse
+
+
+class Command(BaseCommand):
+    help = "Reverse a resolved event (or cancel a held one), with a reason."
+
+    def add_arguments(self, parser):
+        parser.add_argument("event_id")
+        parser.add_argument("--reason", required=True)
+
+    def handle(self, *args, event_id, reason, **options):
+        try:
+            event = event_reverse(event_id=event_id, reason=reason, source="command")
+        except DomainError as exc:
+            raise CommandError(f"{event_id}: not reversed: {exc.code}: {exc.details}") from exc
+        self.stdout.write(f"{event.pk}: {event.status}")

@@ -1,0 +1,104 @@
+"""Customer events and their lifecycle (SPEC section 2). The transition table lives here; the
+services in events/services.py are the only code that moves an event along it."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from campaigns.models import Brand, EventType
+from core.exceptions import InvalidTransition
+from wallets.models import Customer
+
+
+class Event(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        PROCESSING = "PROCESSING"
+        RESOLVED = "RESOLVED"
+        FAILED = "FAILED"
+        CANCELLED = "CANCELLED"
+        EXPIRED = "EXPIRED"
+        REVERSED = "REVERSED"
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.PROCESSING, Status.RESOLVED, Status.FAILED, Status.CANCELLED, Status.EXPIRED},
+        Status.PROCESSING: {Status.RESOLVED, Status.FAILED},
+        Status.RESOLVED: {Status.REVERSED},
+    }
+    LIVE = (Status.PENDING, Status.PROCESSING, Status.RESOLVED)
+    TIMESTAMP_OF = {
+        Status.PROCESSING: "processing_at",
+        Status.RESOLVED: "resolved_at",
+        Status.FAILED: "failed_at",
+        Status.CANCELLED: "cancelled_at",
+        Status.EXPIRED: "expired_at",
+        Status.REVERSED: "reversed_at",
+    }
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="events")
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="events")
+    type = models.ForeignKey(EventType, on_delete=models.PROTECT, related_name="events", db_column="type")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    fulfilled = models.BooleanField(default=True)
+    reserve = models.PositiveSmallIntegerField(default=1)
+    purchase_id = models.CharField(max_length=255, null=True, blank=True)
+    platform = models.CharField(max_length=255, blank=True, default="")
+    data = models.JSONField(default=dict)  # the payload as received (validated)
+    result = models.JSONField(default=dict, blank=True)  # accumulations, redemptions, wallet, customer
+    rewarding_campaigns = models.JSONField(default=list, blank=True)
+    reason = models.TextField(blank=True, default="")  # why it failed, was cancelled or reversed
+    error_code = models.CharField(max_length=64, blank=True, default="")
+    issued_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processing_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    reversed_at = models.DateTimeField(null=True, blank=True)
+    reservation_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-created_at"]
+        permissions = [("reverse_event", "Can reverse or cancel events"), ("fulfill_event", "Can fulfill events")]
+        indexes = [
+            models.Index(fields=["customer", "issued_at"]),
+            models.Index(fields=["purchase_id"]),
+            models.Index(
+                fields=["reservation_expires_at"],
+                condition=Q(status="PENDING", fulfilled=False),
+                name="event_held_due_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "type", "purchase_id"],
+                condition=Q(status__in=["PENDING", "PROCESSING", "RESOLVED"]) & Q(purchase_id__isnull=False),
+                name="one_live_event_per_purchase",
+            ),
+            models.CheckConstraint(condition=Q(reserve__gte=1) & Q(reserve__lte=365), name="event_reserve_1_365"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type_id} {self.id} ({self.status})"
+
+    def ensure_can_become(self, status: str, *, action: str) -> None:
+        if status not in self.TRANSITIONS.get(self.status, set()):
+            raise InvalidTransition(action=action, status=self.status)
+
+
+class EventTransition(models.Model):
+    """The status history of an event, with who did it and why (the audit trail)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, blank=True, default="")
+    to_status = models.CharField(max_length=16)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.CharField(max_length=32, default="api")  # api, admin, command, task
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]

@@ -1,0 +1,379 @@
+"""The event lifecycle (SPEC section 2): emit, fulfill, reverse, expire.
+
+    (new) --emit--> RESOLVED | PENDING (held, `fulfilled: false`) | FAILED (422, nothing moved)
+    PENDING --fulfill--> RESOLVED        PENDING --expiry run--> EXPIRED
+    PENDING --reverse--> CANCELLED       RESOLVED --reverse--> REVERSED
+
+Invariants: every action is one transaction (all of its ledger rows, lines, totals, metrics
+and the event's status, or none); an event reaches one terminal status exactly once (the
+status is checked under the event's row lock, so of two racing actions the second sees the
+first's result and gets InvalidTransition); a reversed, cancelled or expired event nets to
+zero on every balance and metric.
+
+Lock order, everywhere: the event row, then the wallet row (`wallet_lock`). Emit has no event
+row to lock yet: it locks the wallet and inserts the event last; the partial unique index on
+(brand, type, purchase_id) of live events refuses a duplicate purchase.
+
+Deadlines are compared on the database's clock (`db_now`, or `Now()` in SQL).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from campaigns.engine import evaluate
+from campaigns.models import Brand, EventType, Reward
+from campaigns.selectors import running_campaigns
+from core.clock import db_now
+from django.core.exceptions import ValidationError
+
+from core.exceptions import (
+    BusinessRuleError,
+    Conflict,
+    InsufficientBalance,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+)
+from core.json import jsonable
+from events.models import Event, EventTransition
+from wallets import services as wallet_services
+from wallets.ledger import Ledger
+from wallets.models import Customer, WalletLine
+from wallets.selectors import customer_metrics, line_dict, month_of, wallet_summary
+from wallets.services import Redemption
+
+Status = Event.Status
+ZERO = Decimal(0)
+
+
+# ---- emit -----------------------------------------------------------------------------------------
+
+
+def event_emit(*, payload: dict, source: str = "api", actor=None) -> Event:
+    """Apply one event synchronously and return it (RESOLVED or held PENDING).
+
+    `payload` is the validated emit body (Decimals, aware datetimes). Raises NotFound (brand,
+    customer), InvalidInput (event type, reward), Conflict `duplicate_purchase`, and
+    InsufficientBalance / BusinessRuleError after storing the event as FAILED.
+    """
+    brand = Brand.objects.filter(pk=payload["brand_id"]).first()
+    if brand is None:
+        raise NotFound(f"brand {payload['brand_id']!r} not found", code="brand_not_found")
+    if not Customer.objects.filter(pk=payload["customer_id"]).exists():
+        raise NotFound(f"customer {payload['customer_id']!r} not found", code="customer_not_found")
+    event_type = EventType.objects.filter(pk=payload["type"]).first()
+    if event_type is None:
+        raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
+    redemptions = _redemptions(payload)
+
+    now = timezone.now()
+    issued_at = payload.get("issued_at") or now
+    hold = payload.get("fulfilled", True) is False
+    reserve = payload.get("reserve") or 1
+    order = payload.get("order") or {}
+    event = Event(
+        id=uuid.uuid4(), customer_id=payload["customer_id"], brand=brand, type=event_type,
+        status=Status.PENDING if hold else Status.RESOLVED, fulfilled=not hold, reserve=reserve,
+        purchase_id=order.get("purchase_id"), platform=payload.get("platform") or "",
+        data=jsonable(payload), issued_at=issued_at,
+        reservation_expires_at=issued_at + timedelta(days=reserve) if hold else None,
+        resolved_at=None if hold else now,
+    )
+    try:
+        with transaction.atomic():
+            _apply_emit(event, event_type, payload, redemptions, hold, now, source, actor)
+    except IntegrityError:
+        existing = _live_duplicate(event)
+        if existing is None:
+            raise
+        raise Conflict(
+            f"a live event for purchase {event.purchase_id!r} exists", code="duplicate_purchase",
+            event_id=str(existing.pk),
+        ) from None
+    except (InsufficientBalance, BusinessRuleError) as exc:
+        _store_failed(event, exc, now, source, actor)
+        exc.extra["event_id"] = str(event.pk)
+        raise
+    return event
+
+
+def _apply_emit(event, event_type, payload, redemptions, hold, now, source, actor) -> None:
+    wallet = wallet_services.wallet_lock(customer_id=event.customer_id)
+    customer = Customer.objects.only("id", "tags", "registration_date").get(pk=event.customer_id)
+    ledger = Ledger(wallet=wallet, event_id=event.id, now=now)
+    grants = []
+    if not event_type.tracking_only:
+        campaigns, decimals = running_campaigns(brand_id=event.brand_id, trigger=event_type.pk, at=event.issued_at)
+        if campaigns:
+            grants = evaluate(campaigns, _context(event, payload, customer), decimals)
+    reward_ids = {g.reward_id for g in grants} | {r.reward_id for r in redemptions}
+    ledger.rewards = {str(k): v for k, v in Reward.objects.in_bulk(list(reward_ids)).items()} if reward_ids else {}
+    lines = wallet_services.wallet_accumulate(
+        ledger=ledger, grants=grants, hold=hold, issued_at=event.issued_at, brand_id=event.brand_id,
+        reservation_expires_at=event.reservation_expires_at,
+    )
+    taken = wallet_services.wallet_redeem(ledger=ledger, redemptions=redemptions, hold=hold)
+    ledger.flush()
+    if not hold:
+        _metrics(event, payload, sign=1)
+    event.rewarding_campaigns = _unique([{"campaign_id": str(g.campaign_id), "rule_id": g.rule_id} for g in grants])
+    event.result = _result(event, ledger.wallet.pk, accumulations=[line_dict(line) for line in lines],
+                           redemptions=taken, now=now)
+    event.save(force_insert=True)
+    _record(event, "", event.status, now, source, actor, "")
+
+
+def _context(event: Event, payload: dict, customer: Customer) -> dict:
+    """What campaign conditions see. `customer` is read as it stood before this event."""
+    return {
+        "event": {"type": event.type_id, "platform": payload.get("platform"), "tags": payload.get("tags") or {}},
+        "order": payload.get("order") or {},
+        "product": payload.get("product") or {},
+        "customer": {"tags": customer.tags or {}},
+    }
+
+
+def _redemptions(payload: dict) -> list[Redemption]:
+    """Every redemption the event asks for, with where it was asked. Unknown rewards are a 400;
+    inside an order only POINTS may be redeemed for now (other kinds are refused with 422)."""
+    order = payload.get("order") or {}
+    asked: list[tuple[str, dict]] = [(f"redeem[{i}]", item) for i, item in enumerate(payload.get("redeem") or [])]
+    asked += [(f"order.redeem[{i}]", item) for i, item in enumerate(order.get("redeem") or [])]
+    for p, product in enumerate(order.get("products") or []):
+        asked += [(f"order.products[{p}].redeem[{i}]", item) for i, item in enumerate(product.get("redeem") or [])]
+    shipping = order.get("shipping") or {}
+    asked += [(f"order.shipping.redeem[{i}]", item) for i, item in enumerate(shipping.get("redeem") or [])]
+    if not asked:
+        return []
+    rewards = Reward.objects.in_bulk([item["id"] for _, item in asked])
+    out = []
+    for place, item in asked:
+        reward = rewards.get(item["id"])
+        if reward is None:
+            raise InvalidInput({f"{place}.id": f"unknown reward {str(item['id'])!r}"})
+        if place.startswith("order") and reward.type != Reward.Type.POINTS:
+            raise BusinessRuleError(f"{place}: reward {reward.pk} ({reward.type}) cannot be redeemed there",
+                                    code="reward_not_redeemable_here")
+        out.append(Redemption(reward_id=str(reward.pk), amount=item["amount"], place=place))
+    return out
+
+
+def _live_duplicate(event: Event) -> Event | None:
+    if not event.purchase_id:
+        return None
+    return Event.objects.filter(brand_id=event.brand_id, type_id=event.type_id, purchase_id=event.purchase_id,
+                                status__in=Event.LIVE).first()
+
+
+def _store_failed(event: Event, exc, now, source, actor) -> None:
+    event.status = Status.FAILED
+    event.failed_at = now
+    event.resolved_at = None
+    event.reason = str(exc.details)
+    event.error_code = exc.code
+    event.result = {}
+    event.rewarding_campaigns = []
+    with transaction.atomic():
+        event.save(force_insert=True)
+        _record(event, "", Status.FAILED, now, source, actor, event.reason)
+
+
+# ---- fulfill / reverse -----------------------------------------------------------------------------------
+
+
+def _lock_event(event_id) -> tuple[Event, datetime]:
+    """Lock the event row and read the database clock in the same query."""
+    try:
+        event = Event.objects.select_for_update().annotate(db_now=Now()).get(pk=event_id)
+    except (Event.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise NotFound(f"event {event_id} not found", code="event_not_found") from None
+    clock = event.db_now
+    if isinstance(clock, str):
+        clock = db_now()
+    if clock.tzinfo is None:
+        clock = timezone.make_aware(clock, timezone.utc)
+    return event, clock
+
+
+def event_fulfill(*, event_id, source: str = "api", actor=None) -> Event:
+    """Credit a held event: its pending lines become spendable, its reservations are consumed,
+    metrics are updated. Locks the event, then the wallet. Raises NotFound, InvalidTransition
+    (not a held PENDING event, or past its reservation deadline)."""
+    with transaction.atomic():
+        event, clock = _lock_event(event_id)
+        if event.status != Status.PENDING or event.fulfilled:
+            raise InvalidTransition(action="fulfill", status=event.status)
+        if event.reservation_expires_at and clock >= event.reservation_expires_at:
+            raise Conflict(
+                f"the reservation expired at {event.reservation_expires_at.isoformat()}; the event is due to expire",
+                code="invalid_transition", status=event.status,
+            )
+        now = timezone.now()
+        ledger = _ledger_for(event, now)
+        wallet_services.wallet_post_pending(ledger=ledger)
+        ledger.flush()
+        _metrics(event, event.data, sign=1)
+        event.fulfilled = True
+        _move(event, ledger.wallet.pk, Status.RESOLVED, now, source, actor, "")
+    return event
+
+
+def event_reverse(*, event_id, reason: str, source: str = "api", actor=None) -> Event:
+    """Undo an event: RESOLVED -> REVERSED (accumulations taken back, redemptions returned,
+    metrics restored) or held PENDING -> CANCELLED (pending lines dropped, reservations
+    released). Locks the event, then the wallet. Raises InvalidInput (no reason), NotFound,
+    InvalidTransition."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": "a non-empty reason is required"})
+    with transaction.atomic():
+        event, _clock = _lock_event(event_id)
+        now = timezone.now()
+        if event.status == Status.PENDING and not event.fulfilled:
+            ledger = _ledger_for(event, now)
+            wallet_services.wallet_release(ledger=ledger, drop_state=WalletLine.State.REVERSED)
+            ledger.flush()
+            _move(event, ledger.wallet.pk, Status.CANCELLED, now, source, actor, reason)
+        elif event.status == Status.RESOLVED:
+            ledger = _ledger_for(event, now)
+            wallet_services.wallet_reverse(ledger=ledger)
+            ledger.flush()
+            _metrics(event, event.data, sign=-1)
+            _move(event, ledger.wallet.pk, Status.REVERSED, now, source, actor, reason)
+        else:
+            event.ensure_can_become(Status.REVERSED, action="reverse")
+    return event
+
+
+# ---- expiry ------------------------------------------------------------------------------------------------
+
+
+def event_expire_due(*, now: datetime | None = None, batch_size: int | None = None, max_batches: int = 50,
+                     source: str = "task") -> list:
+    """Expire held events past their reservation deadline, in batches of `batch_size`, each batch
+    one transaction whose events are claimed with FOR UPDATE SKIP LOCKED: runs at once share the
+    work and never release twice. `now` defaults to the database's clock. Returns expired ids."""
+    batch_size = batch_size or settings.LOYALTY_EXPIRY_BATCH_SIZE
+    expired = []
+    for _ in range(max_batches):
+        with transaction.atomic():
+            due = Event.objects.filter(status=Status.PENDING, fulfilled=False,
+                                       reservation_expires_at__lte=now if now is not None else Now())
+            batch = list(due.select_for_update(skip_locked=True).order_by("reservation_expires_at", "id")[:batch_size])
+            stamp = now or timezone.now()
+            for event in batch:
+                ledger = _ledger_for(event, stamp)
+                wallet_services.wallet_release(ledger=ledger, drop_state=WalletLine.State.EXPIRED)
+                ledger.flush()
+                _move(event, ledger.wallet.pk, Status.EXPIRED, stamp, source, None, "reservation window ended")
+                expired.append(event.pk)
+        if len(batch) < batch_size:
+            break
+    return expired
+
+
+def expire_due(*, now: datetime | None = None) -> dict:
+    """The periodic job: due held events, then due wallet lines."""
+    events = event_expire_due(now=now)
+    lines = wallet_services.wallet_expire_due(now=now or db_now(), batch_size=settings.LOYALTY_EXPIRY_BATCH_SIZE)
+    return {"events_expired": len(events), "lines_expired": lines}
+
+
+def due_events(*, now: datetime | None = None):
+    """The held events an expiry run would expire now (for --dry-run)."""
+    return Event.objects.filter(status=Status.PENDING, fulfilled=False,
+                                reservation_expires_at__lte=now if now is not None else Now())
+
+
+# ---- helpers ---------------------------------------------------------------------------------------------------
+
+
+def _ledger_for(event: Event, now: datetime) -> Ledger:
+    wallet = wallet_services.wallet_lock(customer_id=event.customer_id)
+    ledger = Ledger(wallet=wallet, event_id=event.id, now=now)
+    ledger.rewards = {str(k): v for k, v in Reward.objects.in_bulk().items()}
+    return ledger
+
+
+def _metrics(event: Event, payload: dict, *, sign: int) -> None:
+    order = payload.get("order") or {}
+    spend = Decimal(str(order.get("value") or 0)) if event.type_id == "PURCHASE" else ZERO
+    month = month_of(event.issued_at)
+    last_visit = None
+    if sign < 0:
+        last_visit = (
+            Event.objects.filter(customer_id=event.customer_id, status=Status.RESOLVED)
+            .exclude(pk=event.pk).filter(issued_at__gte=_month_start(month), issued_at__lt=_month_start(month, 1))
+            .order_by("-issued_at").values_list("issued_at", flat=True).first()
+        )
+    wallet_services.metrics_apply(
+        customer_id=event.customer_id, month=month, event_type=event.type_id,
+        is_purchase=event.type_id == "PURCHASE", spend=spend, issued_at=event.issued_at, sign=sign,
+        last_visit=last_visit,
+    )
+
+
+def _month_start(month, add: int = 0) -> datetime:
+    index = month.year * 12 + month.month - 1 + add
+    return timezone.make_aware(datetime(index // 12, index % 12 + 1, 1))
+
+
+def _move(event: Event, wallet_id, to: str, now: datetime, source: str, actor, reason: str) -> None:
+    event.ensure_can_become(to, action=_ACTIONS.get(to, "change"))
+    previous = event.status
+    event.status = to
+    setattr(event, Event.TIMESTAMP_OF[to], now)
+    fields = ["status", Event.TIMESTAMP_OF[to], "fulfilled", "result"]
+    if reason:
+        event.reason = reason
+        fields.append("reason")
+    accumulations = [line_dict(line) for line in WalletLine.objects.filter(event_id=event.pk).order_by("id")]
+    event.result = _result(event, wallet_id, accumulations=accumulations,
+                           redemptions=event.result.get("redemptions", []), now=now)
+    event.save(update_fields=fields)
+    _record(event, previous, to, now, source, actor, reason)
+
+
+_ACTIONS = {Status.RESOLVED: "fulfill", Status.REVERSED: "reverse", Status.CANCELLED: "reverse",
+            Status.EXPIRED: "expire"}
+
+
+def _record(event, from_status, to_status, now, source, actor, reason) -> None:
+    EventTransition.objects.create(event=event, from_status=from_status, to_status=to_status, at=now,
+                                   actor=actor if getattr(actor, "pk", None) else None, source=source,
+                                   reason=reason)
+
+
+def _result(event: Event, wallet_id, *, accumulations, redemptions, now) -> dict:
+    wallet = wallet_summary(wallet_id=wallet_id, now=now, with_lines=False)
+    return jsonable({
+        "accumulations": accumulations,
+        "redemptions": redemptions,
+        "wallet": wallet,
+        "customer": {"id": event.customer_id, "metrics": {"lifetime": customer_metrics(
+            customer_id=event.customer_id, now=now)["lifetime"]}},
+    })
+
+
+def _unique(items: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for item in items:
+        key = tuple(item.values())
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+def event_get(*, event_id) -> Event:
+    try:
+        return Event.objects.get(pk=event_id)
+    except (Event.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise NotFound(f"event {event_id} not found", code="event_not_found") from None

@@ -1,0 +1,73 @@
+import pytest
+from django.db import connection
+
+from campaigns.services import api_key_create
+from events.selectors import ledger_problems
+from tests.factories import BrandFactory, CampaignFactory, CustomerFactory, RewardFactory, per_value_rule
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def brand(db):
+    return BrandFactory(id="0001", name="Cafe Central")
+
+
+@pytest.fixture
+def stars(brand):
+    return RewardFactory(brand=brand, name="Stars", decimals=0)
+
+
+@pytest.fixture
+def star_campaign(brand, stars):
+    """1 star per 10 spent on orders of 10 or more, expiring after 12 months (SPEC section 7)."""
+    return CampaignFactory(brand=brand, rules=[per_value_rule(stars, min_value=10, expiration="12/months")])
+
+
+@pytest.fixture
+def customer(db):
+    return CustomerFactory(id="cust-1")
+
+
+@pytest.fixture
+def api_key(db):
+    _key, raw = api_key_create(name="tests")
+    return raw
+
+
+@pytest.fixture
+def api(client, api_key):
+    """A Django test client that sends JSON with the API key."""
+
+    class Api:
+        def __init__(self, raw):
+            self.headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+
+        def _call(self, method, path, body=None, **extra):
+            kwargs = {**self.headers, **extra}
+            if body is not None:
+                import json
+
+                kwargs["data"] = body if isinstance(body, (str, bytes)) else json.dumps(body)
+                kwargs["content_type"] = "application/json"
+            return getattr(client, method)(f"/api/v1{path}", **kwargs)
+
+        def get(self, path, **extra):
+            return self._call("get", path, **extra)
+
+        def post(self, path, body=None, **extra):
+            return self._call("post", path, body, **extra)
+
+        def patch(self, path, body=None, **extra):
+            return self._call("patch", path, body, **extra)
+
+    return Api(api_key)
+
+
+@pytest.fixture
+def clean_ledger():
+    """Use in a test to assert, at its end, that every total and line agrees with the ledger."""
+    yield
+    assert ledger_problems() == []

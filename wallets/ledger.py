@@ -1,0 +1,149 @@
+"""The ledger writer: the one place that turns movements into ledger rows, line changes and
+total changes, all in memory, then writes them in a fixed number of queries (`flush`).
+
+It must be used inside `transaction.atomic()` with the wallet row already locked
+(`wallet_lock`): every read-modify-write below relies on that lock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Iterable
+
+from wallets.models import Transaction, Wallet, WalletLine, WalletTotal
+
+T = Transaction.Type
+ZERO = Decimal(0)
+QUANT = Decimal("0.0001")
+
+
+@dataclass
+class Ledger:
+    wallet: Wallet
+    event_id: object | None
+    now: object
+    rows: list[Transaction] = field(default_factory=list)
+    new_lines: list[WalletLine] = field(default_factory=list)
+    dirty_lines: dict[int, WalletLine] = field(default_factory=dict)
+    _totals: dict | None = None
+    _new_totals: list[WalletTotal] = field(default_factory=list)
+    rewards: dict = field(default_factory=dict)
+
+    # ---- totals -------------------------------------------------------------------------
+    def total(self, reward_id) -> WalletTotal:
+        reward_id = str(reward_id)
+        if self._totals is None:
+            self._totals = {str(t.reward_id): t for t in WalletTotal.objects.filter(wallet=self.wallet)}
+        total = self._totals.get(reward_id)
+        if total is None:
+            total = WalletTotal(wallet=self.wallet, reward_id=reward_id)
+            self._totals[reward_id] = total
+            self._new_totals.append(total)
+        return total
+
+    # ---- rows ---------------------------------------------------------------------------
+    def row(self, type_: str, amount: Decimal, *, reward_id, line: WalletLine | None = None,
+            event_id=None, campaign_id=None, brand_id=None, details: dict | None = None) -> None:
+        """Record one signed movement and apply it to the line (or the debt) and the total."""
+        if amount == 0:
+            return
+        total = self.total(reward_id)
+        if type_ in Transaction.RESERVATION_TYPES:
+            line.reserved += amount
+            total.reserved += amount
+        else:
+            total.balance += amount
+            if line is None:
+                total.debt -= amount
+            else:
+                line.remaining += amount
+        if line is not None and line.pk is not None:
+            self.dirty_lines[line.pk] = line
+        reward = self.rewards.get(str(reward_id))
+        factor = reward.conversion_factor if reward is not None else None
+        self.rows.append(
+            Transaction(
+                type=type_,
+                amount=amount,
+                wallet=self.wallet,
+                reward_id=reward_id,
+                line=line,
+                event_id=self.event_id if event_id is None else event_id,
+                campaign_id=campaign_id if campaign_id is not None else (line.campaign_id if line else None),
+                brand_id=brand_id if brand_id is not None else (line.brand_id if line else None),
+                cost=None if factor is None else (amount * factor).quantize(QUANT),
+                created_at=self.now,
+                details=details or {},
+            )
+        )
+
+    def add_line(self, **fields) -> WalletLine:
+        line = WalletLine(wallet=self.wallet, remaining=ZERO, reserved=ZERO, **fields)
+        self.new_lines.append(line)
+        return line
+
+    def touch(self, line: WalletLine) -> None:
+        if line.pk is not None:
+            self.dirty_lines[line.pk] = line
+
+    def settle_debt(self, line: WalletLine) -> None:
+        """Pay the reward's debt first out of a line that just became spendable."""
+        total = self.total(line.reward_id)
+        pay = min(line.free, total.debt)
+        if pay > 0:
+            self.row(T.ADJUSTMENT, -pay, reward_id=line.reward_id, line=line, details={"debt_payment": True})
+            self.row(T.ADJUSTMENT, pay, reward_id=line.reward_id, brand_id=line.brand_id,
+                     details={"debt_payment": True, "from_line": None})
+
+    def give_back(self, line: WalletLine, amount: Decimal, *, type_: str, details: dict | None = None) -> None:
+        """`amount` comes back to `line` (a redemption reversed): onto the line while it is
+        spendable; expired at once if the line has expired; if the line itself was reversed,
+        it pays the debt first and any rest becomes a new line of the same reward."""
+        details = details or {}
+        if line.state == WalletLine.State.AVAILABLE:
+            self.row(type_, amount, reward_id=line.reward_id, line=line, details=details)
+        elif line.state == WalletLine.State.EXPIRED:
+            self.row(type_, amount, reward_id=line.reward_id, line=line, details=details)
+            self.row(T.EXPIRATION, -amount, reward_id=line.reward_id, line=line, event_id=line.event_id,
+                     details={"trigger_event_id": str(self.event_id) if self.event_id else None})
+        else:  # REVERSED
+            total = self.total(line.reward_id)
+            pay = min(amount, total.debt)
+            if pay > 0:
+                self.row(type_, pay, reward_id=line.reward_id, brand_id=line.brand_id,
+                         campaign_id=line.campaign_id, details={**details, "debt_payment": True})
+            rest = amount - pay
+            if rest > 0:
+                new = self.add_line(reward_id=line.reward_id, campaign_id=line.campaign_id, brand_id=line.brand_id,
+                                    event_id=line.event_id, amount=rest, state=WalletLine.State.AVAILABLE,
+                                    issued_at=self.now, expiration_date=line.expiration_date, rule_id=line.rule_id)
+                self.row(type_, rest, reward_id=line.reward_id, line=new,
+                         details={**details, "restored_from_line": line.pk})
+
+    # ---- writing --------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write everything in a fixed number of queries, whatever the number of movements."""
+        if self.new_lines:
+            WalletLine.objects.bulk_create(self.new_lines)
+        if self.dirty_lines:
+            for line in self.dirty_lines.values():
+                line.updated_at = self.now
+            WalletLine.objects.bulk_update(
+                list(self.dirty_lines.values()),
+                ["remaining", "reserved", "state", "reservation_expires_at", "updated_at"],
+            )
+        if self.rows:
+            for row in self.rows:
+                if row.line is not None:
+                    row.line_id = row.line.pk
+            Transaction.objects.bulk_create(self.rows)
+        if self._new_totals:
+            WalletTotal.objects.bulk_create(self._new_totals)
+        existing = [t for t in (self._totals or {}).values() if t.pk is not None and t not in self._new_totals]
+        if existing:
+            WalletTotal.objects.bulk_update(existing, ["balance", "reserved", "debt", "pending"])
+        self.new_lines, self.dirty_lines, self.rows, self._new_totals = [], {}, [], []
+
+
+def lines_by_id(ids: Iterable[int]) -> dict[int, WalletLine]:
+    return WalletLine.objects.in_bulk(list(set(ids)))

@@ -1,0 +1,181 @@
+"""Members and money: customers, their metrics, wallets, wallet lines, the ledger and the totals.
+
+The ledger (`Transaction`) is append-only: rows are never updated or deleted. `WalletTotal` is a
+cache of the ledger kept in the same transaction that writes it; `manage.py verify_ledger`
+rebuilds it from the rows. The event that caused a movement is stored as a plain indexed UUID so
+that this app never imports `events`.
+"""
+import uuid
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from campaigns.models import Brand, Campaign, Reward, amount_field
+from core.models import TimeStampedModel
+
+
+class Customer(TimeStampedModel):
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        INACTIVE = "INACTIVE"
+
+    id = models.CharField(primary_key=True, max_length=255)
+    name = models.CharField(max_length=255, blank=True, default="")
+    email = models.EmailField(max_length=255, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    tags = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    registration_date = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Wallet(TimeStampedModel):
+    """Exactly one per customer. Its row is the lock every balance change takes first."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="wallet")
+
+    def __str__(self) -> str:
+        return f"wallet of {self.customer_id}"
+
+
+class WalletLine(TimeStampedModel):
+    """One lot of one reward. PENDING lines (their event is held) have remaining 0 until the
+    event is fulfilled. A line that is EXPIRED or REVERSED while a held event still reserves part
+    of it keeps exactly that reserved part as remaining until the hold ends."""
+
+    class State(models.TextChoices):
+        PENDING = "PENDING"
+        AVAILABLE = "AVAILABLE"
+        EXPIRED = "EXPIRED"
+        REVERSED = "REVERSED"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="lines")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rule_id = models.CharField(max_length=64, blank=True, default="")
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    event_id = models.UUIDField(null=True, blank=True, db_index=True)
+    amount = amount_field()
+    remaining = amount_field(default=0)
+    reserved = amount_field(default=0)
+    state = models.CharField(max_length=16, choices=State.choices)
+    issued_at = models.DateTimeField()
+    expiration_date = models.DateTimeField(null=True, blank=True)
+    reservation_expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["wallet", "reward", "state"]),
+            models.Index(fields=["state", "expiration_date"], condition=Q(state="AVAILABLE"), name="line_due_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="line_amount_gt_0"),
+            models.CheckConstraint(condition=Q(remaining__gte=0), name="line_remaining_gte_0"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="line_reserved_gte_0"),
+            models.CheckConstraint(condition=Q(reserved__lte=F("remaining")), name="line_reserved_lte_remaining"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.pk}: {self.remaining}/{self.amount} {self.state}"
+
+    @property
+    def free(self):
+        return self.remaining - self.reserved
+
+
+class Transaction(models.Model):
+    """An immutable ledger row. `amount` is signed.
+
+    ACCUMULATION, REDEMPTION, EXPIRATION, REVERSAL and ADJUSTMENT change a line's `remaining`
+    (or, with no line, the wallet's debt). RESERVATION and RELEASE change a line's `reserved`.
+    """
+
+    class Type(models.TextChoices):
+        ACCUMULATION = "ACCUMULATION"
+        REDEMPTION = "REDEMPTION"
+        RESERVATION = "RESERVATION"
+        RELEASE = "RELEASE"
+        EXPIRATION = "EXPIRATION"
+        REVERSAL = "REVERSAL"
+        ADJUSTMENT = "ADJUSTMENT"
+
+    RESERVATION_TYPES = (Type.RESERVATION, Type.RELEASE)
+
+    id = models.BigAutoField(primary_key=True)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    amount = amount_field()
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="transactions")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(WalletLine, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    event_id = models.UUIDField(null=True, blank=True, db_index=True)
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cost = amount_field(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["wallet", "reward", "id"])]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="transaction_amount_not_0")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.amount}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise RuntimeError("ledger rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("ledger rows are append-only")
+
+
+class WalletTotal(models.Model):
+    """The ledger summed per wallet and reward, kept in the same transaction as the rows.
+
+    balance  = sum of non-reservation rows (= remaining over lines - debt)
+    reserved = sum of RESERVATION and RELEASE rows (= reserved over lines)
+    debt     = -(sum of rows with no line): points reversed after they were spent
+    pending  = amount of PENDING lines (held events' accumulations; no ledger row yet)
+    Spendable `total` = balance - reserved, less what sits on lines already past their date.
+    """
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="totals")
+    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="+")
+    balance = amount_field(default=0)
+    reserved = amount_field(default=0)
+    debt = amount_field(default=0)
+    pending = amount_field(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["wallet", "reward"], name="one_total_per_wallet_reward"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="total_reserved_gte_0"),
+            models.CheckConstraint(condition=Q(debt__gte=0), name="total_debt_gte_0"),
+            models.CheckConstraint(condition=Q(pending__gte=0), name="total_pending_gte_0"),
+        ]
+
+
+class MetricBucket(models.Model):
+    """A customer's metrics for one month of the programme's time zone. Only RESOLVED events
+    add to it; their reversal subtracts what they added."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="metric_buckets")
+    month = models.DateField()  # first day of the month
+    number_of_purchases = models.IntegerField(default=0)
+    spend_total = amount_field(default=0)
+    events = models.JSONField(default=dict)  # {event type: count}
+    last_visit = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["month"]
+        constraints = [models.UniqueConstraint(fields=["customer", "month"], name="one_bucket_per_month")]

@@ -1,0 +1,186 @@
+"""Reads of wallets, lines and metrics. Balance reads never sum the ledger: they read the
+totals kept beside it, plus the few lines already past their date that the sweep has not
+expired yet (so an expired line stops counting at once)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, Sum
+from django.utils import timezone
+
+from core.json import jsonable
+from wallets.models import MetricBucket, WalletLine, WalletTotal
+
+ZERO = Decimal(0)
+S = WalletLine.State
+
+
+def line_dict(line: WalletLine) -> dict:
+    return {
+        "id": line.pk,
+        "reward_id": str(line.reward_id),
+        "campaign_id": str(line.campaign_id) if line.campaign_id else None,
+        "rule_id": line.rule_id or None,
+        "brand_id": line.brand_id,
+        "event_id": str(line.event_id) if line.event_id else None,
+        "amount": line.amount,
+        "remaining": line.remaining,
+        "reserved": line.reserved,
+        "state": line.state,
+        "issued_at": line.issued_at,
+        "expiration_date": line.expiration_date,
+        "reservation_expires_at": line.reservation_expires_at,
+    }
+
+
+def reward_dict(reward) -> dict:
+    return {"id": str(reward.pk), "name": reward.name, "type": reward.type, "brand_id": reward.brand_id,
+            "decimals": reward.decimals}
+
+
+def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True) -> dict:
+    """`lines` (spendable-state lines, not past their date, remaining > 0) and `totals` per reward:
+    total (spendable now), reserved, pending, debt, next_expiration_date, expiring_amount. Three
+    queries whatever the history."""
+    totals = list(WalletTotal.objects.filter(wallet_id=wallet_id).select_related("reward").order_by("reward__created_at"))
+    live = (
+        WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, remaining__gt=0)
+        .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
+        .order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")
+    )
+    lines = list(live)
+    stale = dict(
+        WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, expiration_date__lte=now)
+        .values_list("reward_id")
+        .annotate(free=Sum(F("remaining") - F("reserved")))
+    )
+    next_exp: dict = {}
+    expiring: dict = defaultdict(Decimal)
+    for line in lines:
+        if line.expiration_date is None or line.free <= 0:
+            continue
+        first = next_exp.setdefault(line.reward_id, line.expiration_date)
+        if line.expiration_date == first:
+            expiring[line.reward_id] += line.free
+    out_totals = []
+    for t in totals:
+        out_totals.append({
+            "reward_id": str(t.reward_id),
+            "reward": reward_dict(t.reward),
+            "total": t.balance - t.reserved - (stale.get(t.reward_id) or ZERO),
+            "reserved": t.reserved,
+            "pending": t.pending,
+            "debt": t.debt,
+            "next_expiration_date": next_exp.get(t.reward_id),
+            "expiring_amount": expiring.get(t.reward_id, ZERO),
+        })
+    result = {"totals": out_totals}
+    if with_lines:
+        result = {"lines": [line_dict(line) for line in lines], "totals": out_totals}
+    return jsonable(result)
+
+
+# ---- metrics -----------------------------------------------------------------------------------
+
+PERIODS = ("lifetime", "this_year", "last_year", "this_quarter", "last_quarter", "this_month", "last_month")
+
+
+def month_of(moment: datetime) -> date:
+    local = timezone.localtime(moment)
+    return date(local.year, local.month, 1)
+
+
+def _shift(month: date, months: int) -> date:
+    index = month.year * 12 + month.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_ranges(now: datetime) -> dict[str, tuple[date | None, date | None]]:
+    """[first month, last month] of each reported period, in the programme's time zone."""
+    this_month = month_of(now)
+    quarter_start = date(this_month.year, (this_month.month - 1) // 3 * 3 + 1, 1)
+    return {
+        "lifetime": (None, None),
+        "this_year": (date(this_month.year, 1, 1), date(this_month.year, 12, 1)),
+        "last_year": (date(this_month.year - 1, 1, 1), date(this_month.year - 1, 12, 1)),
+        "this_quarter": (quarter_start, _shift(quarter_start, 2)),
+        "last_quarter": (_shift(quarter_start, -3), _shift(quarter_start, -1)),
+        "this_month": (this_month, this_month),
+        "last_month": (_shift(this_month, -1), _shift(this_month, -1)),
+    }
+
+
+def _empty() -> dict:
+    return {"number_of_purchases": 0, "spend_total": ZERO, "events": {}, "last_visit": None}
+
+
+def customer_metrics(*, customer_id: str, now: datetime, buckets: list[MetricBucket] | None = None) -> dict:
+    """Every period's metrics from the monthly buckets (one query)."""
+    if buckets is None:
+        buckets = list(MetricBucket.objects.filter(customer_id=customer_id))
+    out = {}
+    for period, (first, last) in period_ranges(now).items():
+        agg = _empty()
+        for b in buckets:
+            if first is not None and not (first <= b.month <= last):
+                continue
+            agg["number_of_purchases"] += b.number_of_purchases
+            agg["spend_total"] += b.spend_total
+            for name, count in b.events.items():
+                agg["events"][name] = agg["events"].get(name, 0) + count
+            if b.last_visit and (agg["last_visit"] is None or b.last_visit > agg["last_visit"]):
+                agg["last_visit"] = b.last_visit
+        out[period] = agg
+    return jsonable(out)
+
+
+# ---- ledger verification ---------------------------------------------------------------------------
+
+
+def ledger_drift() -> list[str]:
+    """Rebuild every total and every line from the ledger rows and list what differs ([] = clean)."""
+    from wallets.models import Transaction
+
+    problems: list[str] = []
+    res = list(Transaction.RESERVATION_TYPES)
+    rebuilt: dict = defaultdict(lambda: {"balance": ZERO, "reserved": ZERO, "debt": ZERO, "pending": ZERO})
+    no_line = ExpressionWrapper(Q(line__isnull=True), output_field=BooleanField())
+    for wallet_id, reward_id, type_, debt_row, amount in (
+        Transaction.objects.annotate(debt_row=no_line).values_list("wallet_id", "reward_id", "type", "debt_row")
+        .annotate(s=Sum("amount")).values_list("wallet_id", "reward_id", "type", "debt_row", "s")
+    ):
+        key = (wallet_id, reward_id)
+        if type_ in res:
+            rebuilt[key]["reserved"] += amount
+        else:
+            rebuilt[key]["balance"] += amount
+            if debt_row:
+                rebuilt[key]["debt"] -= amount
+    for wallet_id, reward_id, amount in (
+        WalletLine.objects.filter(state=S.PENDING).values_list("wallet_id", "reward_id").annotate(s=Sum("amount"))
+    ):
+        rebuilt[(wallet_id, reward_id)]["pending"] += amount
+    stored = {(t.wallet_id, t.reward_id): t for t in WalletTotal.objects.all()}
+    for key in sorted(set(rebuilt) | set(stored), key=str):
+        want = rebuilt.get(key) or {"balance": ZERO, "reserved": ZERO, "debt": ZERO, "pending": ZERO}
+        have = stored.get(key)
+        for name, value in want.items():
+            got = getattr(have, name) if have else ZERO
+            if got != value:
+                problems.append(f"wallet {key[0]} reward {key[1]}: {name} is {got}, ledger says {value}")
+    line_sums: dict = defaultdict(lambda: [ZERO, ZERO])
+    for line_id, type_, amount in (
+        Transaction.objects.filter(line__isnull=False).values_list("line_id", "type").annotate(s=Sum("amount"))
+    ):
+        line_sums[line_id][1 if type_ in res else 0] += amount
+    for line in WalletLine.objects.only("id", "remaining", "reserved", "state").iterator(chunk_size=2000):
+        remaining, reserved = line_sums.get(line.pk, (ZERO, ZERO))
+        if line.remaining != remaining or line.reserved != reserved:
+            problems.append(
+                f"line {line.pk}: remaining/reserved {line.remaining}/{line.reserved}, ledger says {remaining}/{reserved}"
+            )
+        if line.state in (S.EXPIRED, S.REVERSED) and line.remaining != line.reserved:
+            problems.append(f"line {line.pk}: {line.state} but holds {line.remaining - line.reserved} unreserved")
+    return problems

@@ -1,0 +1,280 @@
+"""Every write to customers, wallets and the ledger.
+
+Lifecycle of a wallet line: PENDING (its event is held; remaining 0) -> AVAILABLE (fulfilled;
+ACCUMULATION row) -> EXPIRED (EXPIRATION row) or REVERSED (REVERSAL rows). A held event's
+redemption puts RESERVATION rows on the lines it will consume; fulfilment turns them into
+RELEASE + REDEMPTION, expiry or cancellation into RELEASE.
+
+Invariants (checked by `ledger_verify`):
+- per line: remaining = its non-reservation rows, reserved = its reservation rows, 0 <= reserved <= remaining;
+- per wallet and reward: balance, reserved and debt equal the sums of the rows, pending equals
+  the PENDING lines; spendable total = balance - reserved (less lines past their date);
+- every event that ends REVERSED, CANCELLED, EXPIRED or FAILED nets to zero.
+
+Lock order: the caller locks the event (if any), then `wallet_lock` takes the wallet row.
+Every function here that changes a balance expects that lock to be held and a Ledger to write
+through; none of them commits on its own.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+
+from campaigns.engine import Grant, expiration_date
+from campaigns.models import Reward
+from core.exceptions import Conflict, InsufficientBalance
+from wallets.ledger import ZERO, Ledger, lines_by_id
+from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine, WalletTotal
+
+T = Transaction.Type
+S = WalletLine.State
+
+
+def customer_register(*, id: str, name: str = "", email: str = "", status: str = Customer.Status.ACTIVE,
+                      tags: dict | None = None, metadata: dict | None = None,
+                      registration_date: datetime | None = None) -> Customer:
+    """Create a customer and its one wallet together. Raises Conflict if the id is taken."""
+    fields = {"name": name, "email": email, "status": status, "tags": tags or {}, "metadata": metadata or {}}
+    if registration_date is not None:
+        fields["registration_date"] = registration_date
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(id=id, **fields)
+            Wallet.objects.create(customer=customer)
+    except IntegrityError as exc:
+        raise Conflict(f"customer {id!r} already exists", code="customer_exists") from exc
+    return customer
+
+
+def wallet_lock(*, customer_id: str) -> Wallet:
+    """Lock and return the customer's wallet row (the lock every balance change holds)."""
+    return Wallet.objects.select_for_update().get(customer_id=customer_id)
+
+
+# ---- accumulation ------------------------------------------------------------------------------
+
+
+def wallet_accumulate(*, ledger: Ledger, grants: list[Grant], hold: bool, issued_at: datetime,
+                      brand_id: str, reservation_expires_at: datetime | None = None) -> list[WalletLine]:
+    """One line per grant: PENDING (no row yet) when the event is held, else AVAILABLE with an
+    ACCUMULATION row, paying any debt of that reward first."""
+    lines = []
+    for grant in grants:
+        line = ledger.add_line(
+            reward_id=grant.reward_id, campaign_id=grant.campaign_id, rule_id=grant.rule_id, brand_id=brand_id,
+            event_id=ledger.event_id, amount=grant.amount, state=S.PENDING if hold else S.AVAILABLE,
+            issued_at=issued_at, expiration_date=expiration_date(grant.expiration, issued_at),
+            reservation_expires_at=reservation_expires_at if hold else None,
+        )
+        if hold:
+            ledger.total(grant.reward_id).pending += grant.amount
+        else:
+            _post_line(ledger, line)
+        lines.append(line)
+    return lines
+
+
+def _post_line(ledger: Ledger, line: WalletLine) -> None:
+    line.state = S.AVAILABLE
+    line.reservation_expires_at = None
+    ledger.touch(line)
+    ledger.row(T.ACCUMULATION, line.amount, reward_id=line.reward_id, line=line)
+    ledger.settle_debt(line)
+
+
+# ---- redemption --------------------------------------------------------------------------------
+
+
+@dataclass
+class Redemption:
+    reward_id: str
+    amount: Decimal
+    place: str = "redeem"  # where in the event it was asked for
+
+
+def spendable_lines(*, wallet: Wallet, reward_ids, now: datetime) -> list[WalletLine]:
+    """Lines that can be spent now, in consumption order: earliest expiration first
+    (never-expiring last), then oldest, then first created."""
+    return list(
+        WalletLine.objects.filter(wallet=wallet, reward_id__in=list(reward_ids), state=S.AVAILABLE,
+                                  remaining__gt=F("reserved"))
+        .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
+        .order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")
+    )
+
+
+def wallet_redeem(*, ledger: Ledger, redemptions: list[Redemption], hold: bool) -> list[dict]:
+    """Consume (or, for a held event, reserve) the amounts from the lines in consumption order.
+    Raises InsufficientBalance, before writing anything, if any reward's spendable total is
+    short; the caller's transaction then rolls everything back."""
+    if not redemptions:
+        return []
+    wanted: dict[str, Decimal] = defaultdict(Decimal)
+    for item in redemptions:
+        wanted[str(item.reward_id)] += item.amount
+    by_reward: dict[str, list[WalletLine]] = defaultdict(list)
+    for line in spendable_lines(wallet=ledger.wallet, reward_ids=wanted, now=ledger.now):
+        by_reward[str(line.reward_id)].append(line)
+    for reward_id, amount in wanted.items():
+        spendable = sum((line.free for line in by_reward[reward_id]), ZERO) - ledger.total(reward_id).debt
+        if amount > spendable:
+            raise InsufficientBalance(
+                f"reward {reward_id}: asked {amount}, spendable {max(spendable, ZERO)}",
+                reward_id=reward_id,
+            )
+    taken = []
+    for item in redemptions:
+        left = item.amount
+        for line in by_reward[str(item.reward_id)]:
+            if left == 0:
+                break
+            part = min(line.free, left)
+            if part <= 0:
+                continue
+            if hold:
+                ledger.row(T.RESERVATION, part, reward_id=line.reward_id, line=line, details={"place": item.place})
+            else:
+                ledger.row(T.REDEMPTION, -part, reward_id=line.reward_id, line=line, details={"place": item.place})
+            taken.append({"line_id": line.pk, "reward_id": str(line.reward_id), "amount": part, "place": item.place})
+            left -= part
+    return taken
+
+
+# ---- the held event ends ----------------------------------------------------------------------
+
+
+def wallet_post_pending(*, ledger: Ledger) -> None:
+    """Fulfilment: the event's PENDING lines become AVAILABLE (ACCUMULATION rows) and its
+    reservations are consumed (RELEASE + REDEMPTION on the same lines)."""
+    for line in WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id, state=S.PENDING):
+        ledger.total(line.reward_id).pending -= line.amount
+        _post_line(ledger, line)
+    for line, amount, place in _reservations(ledger):
+        ledger.row(T.RELEASE, -amount, reward_id=line.reward_id, line=line, details={"consumed": True})
+        ledger.row(T.REDEMPTION, -amount, reward_id=line.reward_id, line=line, details={"place": place})
+
+
+def wallet_release(*, ledger: Ledger, drop_state: str) -> None:
+    """Expiry or cancellation of a held event: its PENDING lines are dropped (to `drop_state`)
+    and its reservations return to their lines; a line that expired meanwhile expires the
+    returned amount at once; a line reversed meanwhile gives it to the debt."""
+    for line in WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id, state=S.PENDING):
+        ledger.total(line.reward_id).pending -= line.amount
+        line.state = drop_state
+        line.reservation_expires_at = None
+        ledger.touch(line)
+    for line, amount, _place in _reservations(ledger):
+        ledger.row(T.RELEASE, -amount, reward_id=line.reward_id, line=line)
+        if line.state == S.EXPIRED:
+            ledger.row(T.EXPIRATION, -amount, reward_id=line.reward_id, line=line, event_id=line.event_id,
+                       details={"trigger_event_id": str(ledger.event_id)})
+        elif line.state == S.REVERSED:
+            ledger.row(T.REVERSAL, -amount, reward_id=line.reward_id, line=line, details={"released": True})
+            ledger.give_back(line, amount, type_=T.REVERSAL, details={"released": True})
+
+
+def _reservations(ledger: Ledger):
+    """(line, amount, place) for each reservation the event holds."""
+    rows = list(Transaction.objects.filter(event_id=ledger.event_id, wallet=ledger.wallet,
+                                           type__in=Transaction.RESERVATION_TYPES).values("line_id", "amount", "details"))
+    held: dict[int, Decimal] = defaultdict(Decimal)
+    places: dict[int, str] = {}
+    for row in rows:
+        held[row["line_id"]] += row["amount"]
+        places.setdefault(row["line_id"], (row["details"] or {}).get("place", "redeem"))
+    lines = lines_by_id(held)
+    return [(lines[line_id], amount, places[line_id]) for line_id, amount in sorted(held.items()) if amount > 0]
+
+
+# ---- reversal of a resolved event ----------------------------------------------------------------
+
+
+def wallet_reverse(*, ledger: Ledger) -> None:
+    """Undo everything a RESOLVED event did: take back what each of its lines still holds
+    (what was spent or paid to debt becomes debt again) and return each redemption to the lines
+    it consumed. Every row negates a stored amount; nothing is recomputed from rules."""
+    lines = list(WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id,
+                                           state__in=[S.AVAILABLE, S.EXPIRED]))
+    expired = dict(
+        Transaction.objects.filter(line__in=lines, type=T.EXPIRATION).values_list("line").annotate(s=Sum("amount"))
+    )
+    for line in lines:
+        taken = line.free if line.state == S.AVAILABLE else ZERO
+        ledger.row(T.REVERSAL, -taken, reward_id=line.reward_id, line=line)
+        shortfall = line.amount - taken + expired.get(line.pk, ZERO)
+        if shortfall > 0:
+            ledger.row(T.REVERSAL, -shortfall, reward_id=line.reward_id, brand_id=line.brand_id,
+                       campaign_id=line.campaign_id, details={"debt": True, "line_id": line.pk})
+        line.state = S.REVERSED
+        ledger.touch(line)
+    spent: dict[int, Decimal] = defaultdict(Decimal)
+    for line_id, amount in Transaction.objects.filter(event_id=ledger.event_id, wallet=ledger.wallet,
+                                                      type=T.REDEMPTION).values_list("line_id", "amount"):
+        spent[line_id] -= amount
+    consumed = lines_by_id(spent)
+    for line_id, amount in sorted(spent.items()):
+        ledger.give_back(consumed[line_id], amount, type_=T.REVERSAL)
+
+
+# ---- expiry of lines --------------------------------------------------------------------------------
+
+
+def wallet_expire_lines(*, ledger: Ledger, now: datetime) -> int:
+    """EXPIRATION rows for the wallet's AVAILABLE lines past their date (what is reserved by a
+    held event stays until the hold ends). Returns the number of lines expired."""
+    due = list(WalletLine.objects.filter(wallet=ledger.wallet, state=S.AVAILABLE, expiration_date__lte=now))
+    for line in due:
+        ledger.row(T.EXPIRATION, -line.free, reward_id=line.reward_id, line=line, event_id=line.event_id)
+        line.state = S.EXPIRED
+        ledger.touch(line)
+    return len(due)
+
+
+def wallet_ids_with_due_lines(*, now: datetime, limit: int) -> list:
+    return list(
+        WalletLine.objects.filter(state=S.AVAILABLE, expiration_date__lte=now)
+        .values_list("wallet_id", flat=True).distinct()[:limit]
+    )
+
+
+def wallet_expire_due(*, now: datetime, batch_size: int = 200) -> int:
+    """Expire due lines wallet by wallet, each wallet in its own transaction, skipping wallets
+    another worker holds (they are picked up by the next run). Returns lines expired."""
+    count = 0
+    for wallet_id in wallet_ids_with_due_lines(now=now, limit=batch_size):
+        with transaction.atomic():
+            wallet = Wallet.objects.select_for_update(skip_locked=True).filter(pk=wallet_id).first()
+            if wallet is None:
+                continue
+            ledger = Ledger(wallet=wallet, event_id=None, now=now)
+            ledger.rewards = Reward.objects.in_bulk()
+            count += wallet_expire_lines(ledger=ledger, now=now)
+            ledger.flush()
+    return count
+
+
+# ---- metrics -------------------------------------------------------------------------------------
+
+
+def metrics_apply(*, customer_id: str, month, event_type: str, is_purchase: bool, spend: Decimal,
+                  issued_at: datetime, sign: int, last_visit: datetime | None = None) -> None:
+    """Add (sign=1) or take back (sign=-1) one RESOLVED event in its month's bucket. The
+    caller holds the customer's wallet lock, which serialises writes to the buckets."""
+    bucket, _ = MetricBucket.objects.get_or_create(customer_id=customer_id, month=month)
+    bucket.number_of_purchases += sign * int(is_purchase)
+    bucket.spend_total += sign * spend
+    counts = dict(bucket.events)
+    counts[event_type] = counts.get(event_type, 0) + sign
+    if counts[event_type] <= 0:
+        counts.pop(event_type)
+    bucket.events = counts
+    if sign > 0:
+        bucket.last_visit = max(filter(None, [bucket.last_visit, issued_at]))
+    else:
+        bucket.last_visit = last_visit
+    bucket.save(update_fields=["number_of_purchases", "spend_total", "events", "last_visit"])
