@@ -13,10 +13,11 @@ OPERATORS; new effect kinds to EFFECT_KINDS.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
-from typing import Any, Callable
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -31,8 +32,6 @@ from campaigns.engine import evaluate
 from campaigns.models import Brand, EventType, Reward
 from campaigns.selectors import running_campaigns
 from core.clock import db_now
-from django.core.exceptions import ValidationError
-
 from core.exceptions import (
     BusinessRuleError,
     Conflict,

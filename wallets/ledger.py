@@ -6,9 +6,9 @@ It must be used inside `transaction.atomic()` with the wallet row already locked
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable
 
 from wallets.models import Transaction, Wallet, WalletLine, WalletTotal
 

@@ -29,7 +29,7 @@ from campaigns.engine import Grant, expiration_date
 from campaigns.models import Reward
 from core.exceptions import Conflict, InsufficientBalance
 from wallets.ledger import ZERO, Ledger, lines_by_id
-from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine, WalletTotal
+from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
 
 T = Transaction.Type
 S = WalletLine.State

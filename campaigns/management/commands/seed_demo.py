@@ -1,7 +1,7 @@
 """The demo programme of SPEC section 7, created idempotently with fixed ids so that the
 README's curl walk-through can name them."""
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -30,7 +30,7 @@ class Command(BaseCommand):
             defaults={
                 "brand": brand, "name": "1 star per 10 spent", "type": Campaign.Type.BEHAVIOR,
                 "trigger": EventType.objects.get(pk="PURCHASE"), "status": Campaign.Status.ACTIVE,
-                "start_date": datetime(2026, 1, 1, tzinfo=timezone.utc), "end_date": None, "budget": None,
+                "start_date": datetime(2026, 1, 1, tzinfo=UTC), "end_date": None, "budget": None,
                 "rules": [{
                     "id": "demo-rule-1",
                     "conditions": [[{"field": "order.value", "operator": "gte", "value": 10}]],
