@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, Sum
+from django.db.models import BooleanField, ExpressionWrapper, F, Min, Q, Sum
 from django.utils import timezone
 
 from core.json import jsonable
@@ -42,28 +42,31 @@ def reward_dict(reward) -> dict:
 
 def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True) -> dict:
     """`lines` (spendable-state lines, not past their date, remaining > 0) and `totals` per reward:
-    total (spendable now), reserved, pending, debt, next_expiration_date, expiring_amount. Three
-    queries whatever the history."""
+    total (spendable now), reserved, pending, debt, next_expiration_date, expiring_amount. A fixed
+    number of indexed queries, none of which reads the ledger rows."""
     totals = list(WalletTotal.objects.filter(wallet_id=wallet_id).select_related("reward").order_by("reward__created_at"))
     live = (
         WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, remaining__gt=0)
         .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
-        .order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")
     )
-    lines = list(live)
     stale = dict(
         WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, expiration_date__lte=now)
         .values_list("reward_id")
         .annotate(free=Sum(F("remaining") - F("reserved")))
     )
-    next_exp: dict = {}
+    # The next date a reward's spendable amount shrinks, and by how much: the earliest
+    # expiration among live lines with a free amount, summed at that date (two indexed queries).
+    with_free = live.filter(remaining__gt=F("reserved"), expiration_date__isnull=False)
+    next_exp = dict(with_free.values_list("reward_id").annotate(first=Min("expiration_date")))
     expiring: dict = defaultdict(Decimal)
-    for line in lines:
-        if line.expiration_date is None or line.free <= 0:
-            continue
-        first = next_exp.setdefault(line.reward_id, line.expiration_date)
-        if line.expiration_date == first:
-            expiring[line.reward_id] += line.free
+    if next_exp:
+        at_next = Q()
+        for reward_id, first in next_exp.items():
+            at_next |= Q(reward_id=reward_id, expiration_date=first)
+        for reward_id, free in with_free.filter(at_next).values_list("reward_id").annotate(
+            free=Sum(F("remaining") - F("reserved"))
+        ):
+            expiring[reward_id] += free
     out_totals = []
     for t in totals:
         out_totals.append({
@@ -78,7 +81,8 @@ def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True) -> dict
         })
     result = {"totals": out_totals}
     if with_lines:
-        result = {"lines": [line_dict(line) for line in lines], "totals": out_totals}
+        ordered = live.order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")
+        result = {"lines": [line_dict(line) for line in ordered], "totals": out_totals}
     return jsonable(result)
 
 
