@@ -126,6 +126,7 @@ def event_out(event: Event) -> dict:
         "expired_at": event.expired_at,
         "reversed_at": event.reversed_at,
         "reservation_expires_at": event.reservation_expires_at,
+        **({"queue_message_id": event.queue_message_id} if event.queue_message_id else {}),
     })
 
 
@@ -161,6 +162,9 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     def create(self, request):
         data = EmitIn(data=request.data)
         data.is_valid(raise_exception=True)
+        if request.query_params.get("async", "").lower() in ("true", "1"):
+            event = services.event_enqueue(payload=data.validated_data, source="api")
+            return Response(event_out(event), status=202)
         event = services.event_emit(payload=data.validated_data, source="api")
         return Response(event_out(event), status=201)
 

@@ -43,6 +43,9 @@ class Event(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices)
     fulfilled = models.BooleanField(default=True)
     reserve = models.PositiveSmallIntegerField(default=1)
+    # ?async=true: stored PENDING and queued until a worker applies it (event_process_queued)
+    queued = models.BooleanField(default=False)
+    queue_message_id = models.CharField(max_length=64, blank=True, default="")
     purchase_id = models.CharField(max_length=255, null=True, blank=True)
     platform = models.CharField(max_length=255, blank=True, default="")
     data = models.JSONField(default=dict)  # the payload as received (validated)
@@ -68,7 +71,7 @@ class Event(models.Model):
             models.Index(fields=["purchase_id"]),
             models.Index(
                 fields=["reservation_expires_at"],
-                condition=Q(status="PENDING", fulfilled=False),
+                condition=Q(status="PENDING", fulfilled=False, queued=False),
                 name="event_held_due_idx",
             ),
         ]

@@ -18,6 +18,7 @@ Deadlines are compared on the database's clock (`db_now`, or `Now()` in SQL).
 """
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -62,6 +63,72 @@ def event_emit(*, payload: dict, source: str = "api", actor=None) -> Event:
     customer), InvalidInput (event type, reward), Conflict `duplicate_purchase`, and
     InsufficientBalance / BusinessRuleError after storing the event as FAILED.
     """
+    event, event_type, redemptions = _prepare(payload)
+    _apply_or_fail(event, event_type, payload, redemptions, insert=True, source=source, actor=actor)
+    return event
+
+
+def event_enqueue(*, payload: dict, source: str = "api", actor=None) -> Event:
+    """`?async=true`: check the references, store the event PENDING and queued, and queue its
+    processing for a Celery worker once the transaction commits. The purchase id is claimed now
+    (a duplicate is refused at once). Raises what event_emit raises before applying."""
+    event, _event_type, _redemptions_ = _prepare(payload)
+    event.status, event.resolved_at, event.queued = Status.PENDING, None, True
+    event.queue_message_id = str(uuid.uuid4())
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            event.save(force_insert=True)
+            _record(event, "", Status.PENDING, now, source, actor, "queued")
+            transaction.on_commit(lambda: _send_process(event))
+    except IntegrityError as exc:
+        _raise_duplicate(event, exc)
+    return event
+
+
+def _send_process(event: Event) -> None:
+    from events.tasks import process_event
+
+    process_event.apply_async(args=[str(event.pk)], task_id=event.queue_message_id)
+
+
+def event_process_queued(*, event_id) -> Event | None:
+    """The worker's half of `?async=true`: apply a queued event exactly once, under its row lock
+    (lock order: event, then wallet). Safe to run twice: a redelivered task finds the event no
+    longer queued and does nothing. A refused event is stored FAILED (its reason kept)."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().filter(pk=event_id, queued=True, status=Status.PENDING).first()
+        if event is None:
+            return None
+        now = timezone.now()
+        event.queued, event.processing_at = False, now
+        _record(event, Status.PENDING, Status.PROCESSING, now, "task", None, "")
+        payload = json.loads(json.dumps(event.data), parse_float=Decimal)
+        payload["issued_at"] = event.issued_at
+        try:
+            with transaction.atomic():
+                redemptions = _redemptions(payload)
+                if event.fulfilled:
+                    event.status, event.resolved_at = Status.RESOLVED, now
+                else:
+                    event.reservation_expires_at = event.issued_at + timedelta(days=event.reserve)
+                _apply_emit(event, event.type, payload, redemptions, now, False, "task", None)
+        except (InsufficientBalance, BusinessRuleError, InvalidInput) as exc:
+            _store_failed(event, exc, now, "task", None, insert=False)
+    return event
+
+
+def event_requeue_stale(*, older_than: timedelta = timedelta(minutes=5)) -> int:
+    """Queued events whose task was lost (the process died between commit and send, or the
+    broker dropped it) are sent again. Processing is idempotent, so a duplicate is harmless."""
+    stale = list(Event.objects.filter(queued=True, status=Status.PENDING, created_at__lt=timezone.now() - older_than))
+    for event in stale:
+        _send_process(event)
+    return len(stale)
+
+
+def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
+    """Resolve the references of an emit body and build the (unsaved) event."""
     brand = Brand.objects.filter(pk=payload["brand_id"]).first()
     if brand is None:
         raise NotFound(f"brand {payload['brand_id']!r} not found", code="brand_not_found")
@@ -71,7 +138,6 @@ def event_emit(*, payload: dict, source: str = "api", actor=None) -> Event:
     if event_type is None:
         raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
     redemptions = _redemptions(payload)
-
     now = timezone.now()
     issued_at = payload.get("issued_at") or now
     hold = payload.get("fulfilled", True) is False
@@ -85,25 +151,34 @@ def event_emit(*, payload: dict, source: str = "api", actor=None) -> Event:
         reservation_expires_at=issued_at + timedelta(days=reserve) if hold else None,
         resolved_at=None if hold else now,
     )
+    return event, event_type, redemptions
+
+
+def _apply_or_fail(event, event_type, payload, redemptions, *, insert: bool, source, actor) -> None:
+    now = timezone.now()
     try:
         with transaction.atomic():
-            _apply_emit(event, event_type, payload, redemptions, hold, now, source, actor)
-    except IntegrityError:
-        existing = _live_duplicate(event)
-        if existing is None:
-            raise
-        raise Conflict(
-            f"a live event for purchase {event.purchase_id!r} exists", code="duplicate_purchase",
-            event_id=str(existing.pk),
-        ) from None
+            _apply_emit(event, event_type, payload, redemptions, now, insert, source, actor)
+    except IntegrityError as exc:
+        _raise_duplicate(event, exc)
     except (InsufficientBalance, BusinessRuleError) as exc:
-        _store_failed(event, exc, now, source, actor)
+        _store_failed(event, exc, now, source, actor, insert=insert)
         exc.extra["event_id"] = str(event.pk)
         raise
-    return event
 
 
-def _apply_emit(event, event_type, payload, redemptions, hold, now, source, actor) -> None:
+def _raise_duplicate(event: Event, exc: IntegrityError):
+    existing = _live_duplicate(event)
+    if existing is None:
+        raise exc
+    raise Conflict(
+        f"a live event for purchase {event.purchase_id!r} exists", code="duplicate_purchase",
+        event_id=str(existing.pk),
+    ) from None
+
+
+def _apply_emit(event, event_type, payload, redemptions, now, insert, source, actor) -> None:
+    hold = not event.fulfilled
     wallet = wallet_services.wallet_lock(customer_id=event.customer_id)
     customer = Customer.objects.only("id", "tags", "registration_date").get(pk=event.customer_id)
     ledger = Ledger(wallet=wallet, event_id=event.id, now=now)
@@ -125,8 +200,12 @@ def _apply_emit(event, event_type, payload, redemptions, hold, now, source, acto
     event.rewarding_campaigns = _unique([{"campaign_id": str(g.campaign_id), "rule_id": g.rule_id} for g in grants])
     event.result = _result(event, ledger.wallet.pk, accumulations=[line_dict(line) for line in lines],
                            redemptions=taken, now=now)
-    event.save(force_insert=True)
-    _record(event, "", event.status, now, source, actor, "")
+    if insert:
+        event.save(force_insert=True)
+        _record(event, "", event.status, now, source, actor, "")
+    else:
+        event.save()
+        _record(event, Status.PROCESSING, event.status, now, source, actor, "")
 
 
 def _context(event: Event, payload: dict, customer: Customer) -> dict:
@@ -151,16 +230,16 @@ def _redemptions(payload: dict) -> list[Redemption]:
     asked += [(f"order.shipping.redeem[{i}]", item) for i, item in enumerate(shipping.get("redeem") or [])]
     if not asked:
         return []
-    rewards = Reward.objects.in_bulk([item["id"] for _, item in asked])
+    rewards = {str(pk): r for pk, r in Reward.objects.in_bulk([str(item["id"]) for _, item in asked]).items()}
     out = []
     for place, item in asked:
-        reward = rewards.get(item["id"])
+        reward = rewards.get(str(item["id"]))
         if reward is None:
             raise InvalidInput({f"{place}.id": f"unknown reward {str(item['id'])!r}"})
         if place.startswith("order") and reward.type != Reward.Type.POINTS:
             raise BusinessRuleError(f"{place}: reward {reward.pk} ({reward.type}) cannot be redeemed there",
                                     code="reward_not_redeemable_here")
-        out.append(Redemption(reward_id=str(reward.pk), amount=item["amount"], place=place))
+        out.append(Redemption(reward_id=str(reward.pk), amount=Decimal(str(item["amount"])), place=place))
     return out
 
 
@@ -171,17 +250,20 @@ def _live_duplicate(event: Event) -> Event | None:
                                 status__in=Event.LIVE).first()
 
 
-def _store_failed(event: Event, exc, now, source, actor) -> None:
+def _store_failed(event: Event, exc, now, source, actor, *, insert: bool = True) -> None:
+    previous = "" if insert else Status.PROCESSING
     event.status = Status.FAILED
+    event.reservation_expires_at = None
     event.failed_at = now
     event.resolved_at = None
+    event.queued = False
     event.reason = str(exc.details)
     event.error_code = exc.code
     event.result = {}
     event.rewarding_campaigns = []
     with transaction.atomic():
-        event.save(force_insert=True)
-        _record(event, "", Status.FAILED, now, source, actor, event.reason)
+        event.save(force_insert=insert)
+        _record(event, previous, Status.FAILED, now, source, actor, event.reason)
 
 
 # ---- fulfill / reverse -----------------------------------------------------------------------------------
@@ -207,6 +289,9 @@ def event_fulfill(*, event_id, source: str = "api", actor=None) -> Event:
     (not a held PENDING event, or past its reservation deadline)."""
     with transaction.atomic():
         event, clock = _lock_event(event_id)
+        if event.queued:
+            raise Conflict("the event is still queued for processing", code="invalid_transition",
+                           status=event.status)
         if event.status != Status.PENDING or event.fulfilled:
             raise InvalidTransition(action="fulfill", status=event.status)
         if event.reservation_expires_at and clock >= event.reservation_expires_at:
@@ -235,7 +320,10 @@ def event_reverse(*, event_id, reason: str, source: str = "api", actor=None) -> 
     with transaction.atomic():
         event, _clock = _lock_event(event_id)
         now = timezone.now()
-        if event.status == Status.PENDING and not event.fulfilled:
+        if event.status == Status.PENDING and event.queued:
+            # nothing was applied yet: the worker will find it cancelled and do nothing
+            _cancel_queued(event, now, source, actor, reason)
+        elif event.status == Status.PENDING and not event.fulfilled:
             ledger = _ledger_for(event, now)
             wallet_services.wallet_release(ledger=ledger, drop_state=WalletLine.State.REVERSED)
             ledger.flush()
@@ -263,7 +351,7 @@ def event_expire_due(*, now: datetime | None = None, batch_size: int | None = No
     expired = []
     for _ in range(max_batches):
         with transaction.atomic():
-            due = Event.objects.filter(status=Status.PENDING, fulfilled=False,
+            due = Event.objects.filter(status=Status.PENDING, fulfilled=False, queued=False,
                                        reservation_expires_at__lte=now if now is not None else Now())
             batch = list(due.select_for_update(skip_locked=True).order_by("reservation_expires_at", "id")[:batch_size])
             stamp = now or timezone.now()
@@ -279,15 +367,16 @@ def event_expire_due(*, now: datetime | None = None, batch_size: int | None = No
 
 
 def expire_due(*, now: datetime | None = None) -> dict:
-    """The periodic job: due held events, then due wallet lines."""
+    """The periodic job: due held events, then due wallet lines, then queued events whose task
+    was lost."""
     events = event_expire_due(now=now)
     lines = wallet_services.wallet_expire_due(now=now or db_now(), batch_size=settings.LOYALTY_EXPIRY_BATCH_SIZE)
-    return {"events_expired": len(events), "lines_expired": lines}
+    return {"events_expired": len(events), "lines_expired": lines, "requeued": event_requeue_stale()}
 
 
 def due_events(*, now: datetime | None = None):
     """The held events an expiry run would expire now (for --dry-run)."""
-    return Event.objects.filter(status=Status.PENDING, fulfilled=False,
+    return Event.objects.filter(status=Status.PENDING, fulfilled=False, queued=False,
                                 reservation_expires_at__lte=now if now is not None else Now())
 
 
@@ -342,6 +431,13 @@ def _move(event: Event, wallet_id, to: str, now: datetime, source: str, actor, r
 
 _ACTIONS = {Status.RESOLVED: "fulfill", Status.REVERSED: "reverse", Status.CANCELLED: "reverse",
             Status.EXPIRED: "expire"}
+
+
+def _cancel_queued(event, now, source, actor, reason) -> None:
+    previous = event.status
+    event.status, event.cancelled_at, event.reason, event.queued = Status.CANCELLED, now, reason, False
+    event.save(update_fields=["status", "cancelled_at", "reason", "queued"])
+    _record(event, previous, Status.CANCELLED, now, source, actor, reason)
 
 
 def _record(event, from_status, to_status, now, source, actor, reason) -> None:

@@ -9,3 +9,15 @@ from events import services
 def expire_due() -> dict:
     """The periodic sweep (django-celery-beat, every minute): due held events, then due lines."""
     return services.expire_due()
+
+
+@shared_task(name="events.process_event")
+def process_event(event_id: str) -> str | None:
+    """Apply an event emitted with ?async=true (a no-op if it was already applied or cancelled)."""
+    from core.exceptions import DomainError
+
+    try:
+        event = services.event_process_queued(event_id=event_id)
+    except DomainError as exc:  # stored FAILED by the service; nothing to retry
+        return f"failed: {exc.code}"
+    return event.status if event else None

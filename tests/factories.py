@@ -31,6 +31,7 @@ class RewardFactory(factory.django.DjangoModelFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Customer
+        skip_postgeneration_save = True
 
     id = factory.Sequence(lambda n: f"cust-{n}")
     name = factory.Faker("name")
