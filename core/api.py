@@ -1,14 +1,15 @@
 """The API's error shape: `{"error": "<machine_code>", "details": <text or field map>}`.
 
 DRF's own exceptions and the domain errors of core.exceptions both come out in that shape.
-Field errors are flattened into dotted paths (`order.products[1].value`) so a client can see
+No rollback is forced here: services own their transactions (their work is already rolled
+back when they raise), and the idempotency middleware must be able to keep a 422 whose event was
+stored FAILED. Field errors are flattened into dotted paths (`order.products[1].value`) so a client can see
 exactly which field was refused.
 """
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
-from rest_framework.views import set_rollback
 
 from core.exceptions import DomainError
 
@@ -51,7 +52,6 @@ def error_response(code: str, details, status: int, headers: dict | None = None)
 
 def exception_handler(exc, context):
     if isinstance(exc, DomainError):
-        set_rollback()
         body_details = exc.details
         response = error_response(exc.code, body_details, exc.status_code)
         for key, value in exc.extra.items():
@@ -73,7 +73,6 @@ def exception_handler(exc, context):
         details = flatten_errors(exc.detail)
     else:
         details = str(exc.detail)
-    set_rollback()
     return error_response(code, details, exc.status_code, headers)
 
 

@@ -105,3 +105,22 @@ class EventTransition(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST sent with an `Idempotency-Key`, replayed for the same key and
+    body. Scoped to the credential that sent it; kept 24 hours (purged by the periodic task).
+    The unique constraint, not a lookup, decides which of two concurrent requests runs."""
+
+    scope = models.CharField(max_length=64)  # SHA-256 of the credential
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=512)
+    body_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.BinaryField(default=b"")
+    content_type = models.CharField(max_length=100, default="application/json")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_record_per_idempotency_key")]

@@ -371,7 +371,10 @@ def expire_due(*, now: datetime | None = None) -> dict:
     was lost."""
     events = event_expire_due(now=now)
     lines = wallet_services.wallet_expire_due(now=now or db_now(), batch_size=settings.LOYALTY_EXPIRY_BATCH_SIZE)
-    return {"events_expired": len(events), "lines_expired": lines, "requeued": event_requeue_stale()}
+    from events.idempotency import idempotency_purge
+
+    return {"events_expired": len(events), "lines_expired": lines, "requeued": event_requeue_stale(),
+            "idempotency_keys_purged": idempotency_purge()}
 
 
 def due_events(*, now: datetime | None = None):

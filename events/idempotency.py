@@ -1,0 +1,98 @@
+"""`Idempotency-Key` on every POST under /api/ (SPEC section 3, beyond Masivo).
+
+The same key with the same body replays the first response (status and body) with
+`Idempotent-Replayed: true`; the same key with another body answers 409 `idempotency_conflict`.
+
+How: the request runs inside one transaction that first inserts the key's record. A concurrent
+request with the same key blocks on the unique index until the first commits, then finds the
+record and replays it: two in flight never both apply. Responses are kept for 2xx and for 422
+(the event was stored FAILED and must not be re-run); for any other error the record is rolled
+back with the request, so a corrected retry may reuse the key. Keys are kept 24 hours.
+"""
+import hashlib
+import json
+from datetime import timedelta
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+
+from events.models import IdempotencyRecord
+
+HEADER = "HTTP_IDEMPOTENCY_KEY"
+KEEP = timedelta(hours=24)
+KEPT_STATUSES = range(200, 300)
+
+
+class _Discard(Exception):
+    def __init__(self, response):
+        self.response = response
+
+
+def _body_hash(raw: bytes) -> str:
+    try:  # the same JSON document, whatever its spacing or key order, is the same body
+        canonical = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = raw
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _scope(request) -> str:
+    credential = request.META.get("HTTP_X_API_KEY") or request.META.get("HTTP_AUTHORIZATION", "")
+    return hashlib.sha256(credential.encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = HttpResponse(bytes(record.response_body), status=record.status_code, content_type=record.content_type)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _conflict(details: str) -> JsonResponse:
+    return JsonResponse({"error": "idempotency_conflict", "details": details}, status=409)
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = request.META.get(HEADER)
+        if request.method != "POST" or not key or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        if len(key) > 255:
+            return JsonResponse({"error": "validation_error", "details": {"Idempotency-Key": "at most 255 characters"}},
+                                status=400)
+        try:
+            raw = request.body
+        except RequestDataTooBig:  # the API's parser answers the 400
+            return self.get_response(request)
+        scope, body_hash = _scope(request), _body_hash(raw)
+        try:
+            with transaction.atomic():
+                IdempotencyRecord.objects.create(scope=scope, key=key, method=request.method, path=request.path,
+                                                 body_hash=body_hash)
+                response = self.get_response(request)
+                if response.status_code not in KEPT_STATUSES and response.status_code != 422:
+                    raise _Discard(response)
+                IdempotencyRecord.objects.filter(scope=scope, key=key).update(
+                    status_code=response.status_code, response_body=response.content,
+                    content_type=response.get("Content-Type", "application/json"),
+                )
+                return response
+        except _Discard as discard:
+            return discard.response
+        except IntegrityError:
+            record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+            if record is None or record.status_code is None:  # pragma: no cover - the first is still running
+                return _conflict("a request with this key is in progress")
+            if record.body_hash != body_hash or record.path != request.path:
+                return _conflict("this Idempotency-Key was used with another request body")
+            return _replay(record)
+
+
+def idempotency_purge(*, now=None) -> int:
+    """Delete records older than 24 hours. Returns how many."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=(now or timezone.now()) - KEEP).delete()
+    return deleted
