@@ -4,7 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from campaigns.api import AuthorizeView, BrandViewSet, CampaignViewSet, RewardViewSet
 from events.api import EventViewSet
-from wallets.api import CustomerViewSet
+from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # Masivo paths have no trailing slash; accept both
@@ -13,5 +13,8 @@ router.register("brands", BrandViewSet, basename="brand")
 router.register("rewards", RewardViewSet, basename="reward")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("customers", CustomerViewSet, basename="customer")
+router.register(r"customers/(?P<customer_id>[^/]+)/transactions", CustomerTransactionViewSet,
+                basename="customer-transaction")
+router.register("transactions", TransactionViewSet, basename="transaction")
 
 urlpatterns = [path("auth/authorize", AuthorizeView.as_view(), name="authorize"), *router.urls]

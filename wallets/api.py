@@ -1,13 +1,16 @@
 """Customer endpoints: register and read (with metrics and wallet)."""
+import django_filters
 from django.utils import timezone
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from core.exceptions import NotFound
 from core.json import jsonable
+from core.pagination import LedgerCursorPagination, RangePagination
 from core.serializers import AwareDateTimeField, JSONObjectField, StrictCharField, StrictSerializer
 from core.views import EnvelopeMixin
 from wallets import services
-from wallets.models import Customer
+from wallets.models import Customer, Transaction
 from wallets.selectors import customer_metrics, wallet_summary
 
 
@@ -57,3 +60,51 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
         data.is_valid(raise_exception=True)
         customer = services.customer_register(**data.validated_data)
         return Response(customer_out(Customer.objects.select_related("wallet").get(pk=customer.pk)), status=201)
+
+
+def transaction_out(row: Transaction) -> dict:
+    return jsonable({
+        "id": row.pk, "type": row.type, "amount": row.amount, "reward_id": row.reward_id,
+        "customer_id": row.wallet.customer_id, "line_id": row.line_id, "event_id": row.event_id,
+        "campaign_id": row.campaign_id, "brand_id": row.brand_id, "cost": row.cost,
+        "created_at": row.created_at, "details": row.details,
+    })
+
+
+class TransactionFilter(django_filters.FilterSet):
+    reward_id = django_filters.UUIDFilter()
+    brand_id = django_filters.CharFilter()
+    type = django_filters.ChoiceFilter(choices=Transaction.Type.choices)
+    event_id = django_filters.UUIDFilter()
+    campaign_id = django_filters.UUIDFilter()
+    customer_id = django_filters.CharFilter(field_name="wallet__customer_id")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Transaction
+        fields = []
+
+
+class TransactionViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """GET /transactions: the programme-wide ledger, newest first, cursor-paged."""
+
+    queryset = Transaction.objects.select_related("wallet")
+    filterset_class = TransactionFilter
+    pagination_class = LedgerCursorPagination
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([transaction_out(row) for row in page])
+
+
+class CustomerTransactionViewSet(TransactionViewSet):
+    """GET /customers/{id}/transactions: one customer's ledger, newest first, `from`/`to` paged."""
+
+    pagination_class = RangePagination
+
+    def get_queryset(self):
+        customer_id = self.kwargs["customer_id"]
+        if not Customer.objects.filter(pk=customer_id).exists():
+            raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")
+        return super().get_queryset().filter(wallet__customer_id=customer_id).order_by("-id")
