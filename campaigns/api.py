@@ -1,6 +1,7 @@
 """Programme set-up endpoints: brands, rewards, campaigns, and GET /auth/authorize."""
 from decimal import Decimal
 
+from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -8,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import services
-from campaigns.auth import issue_token
+from campaigns.auth import allowed_brands, check_brand, issue_token
 from campaigns.models import Brand, Campaign, Reward
 from core.json import jsonable
 from core.serializers import (
@@ -100,12 +101,28 @@ class _ReadCreate(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet)
     def create(self, request):
         data = self.input_class(data=request.data)
         data.is_valid(raise_exception=True)
+        check_brand(request, data.validated_data.get(self.brand_field))
         return Response(self.output(self.perform(data.validated_data)), status=201)
+
+    brand_field = "brand_id"
+    global_visible = True  # objects with no brand are shown to brand-restricted keys
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        allowed = allowed_brands(self.request)
+        if allowed is None:
+            return queryset
+        field = "pk" if self.brand_field == "id" else "brand_id"
+        visible = Q(**{f"{field}__in": allowed})
+        if self.global_visible and field != "pk":
+            visible |= Q(brand__isnull=True)
+        return queryset.filter(visible)
 
 
 class BrandViewSet(_ReadCreate):
     queryset = Brand.objects.all()
     input_class = BrandIn
+    brand_field = "id"
     output = staticmethod(brand_out)
     lookup_value_regex = "[^/]+"
 

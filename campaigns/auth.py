@@ -44,3 +44,23 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+def allowed_brands(request) -> set[str] | None:
+    """The brand ids the request's key may use, or None for a key without restriction."""
+    key = getattr(request, "auth", None)
+    if not isinstance(key, ApiKey):
+        return None
+    if not hasattr(key, "_brand_ids"):
+        ids = set(key.brands.values_list("pk", flat=True))
+        key._brand_ids = ids or None
+    return key._brand_ids
+
+
+def check_brand(request, brand_id: str | None) -> None:
+    """403 unless the key may use this brand (a restricted key may not act on global objects)."""
+    allowed = allowed_brands(request)
+    if allowed is not None and brand_id not in allowed:
+        raise exceptions.PermissionDenied(
+            f"this API key may not use brand {brand_id!r}" if brand_id else "this API key is restricted to brands"
+        )

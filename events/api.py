@@ -8,6 +8,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from campaigns.auth import allowed_brands, check_brand
 from core.json import jsonable
 from core.serializers import (
     AmountField,
@@ -148,6 +149,15 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     queryset = Event.objects.all()
     filterset_class = EventFilter
 
+    def get_queryset(self):
+        allowed = allowed_brands(self.request)
+        return self.queryset if allowed is None else self.queryset.filter(brand_id__in=allowed)
+
+    def _check_event(self, pk) -> Event:
+        event = services.event_get(event_id=pk)
+        check_brand(self.request, event.brand_id)
+        return event
+
     def get_serializer(self, *args, **kwargs):
         return EmitIn(*args, **kwargs)
 
@@ -156,12 +166,13 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         return self.get_paginated_response([event_out(e) for e in page])
 
     def retrieve(self, request, pk=None):
-        return Response(event_out(services.event_get(event_id=pk)))
+        return Response(event_out(self._check_event(pk)))
 
     @extend_schema(request=EmitIn, responses={201: dict})
     def create(self, request):
         data = EmitIn(data=request.data)
         data.is_valid(raise_exception=True)
+        check_brand(request, data.validated_data["brand_id"])
         if request.query_params.get("async", "").lower() in ("true", "1"):
             event = services.event_enqueue(payload=data.validated_data, source="api")
             return Response(event_out(event), status=202)
@@ -171,11 +182,13 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     @extend_schema(request=None, responses={200: dict})
     @action(detail=True, methods=["patch"])
     def fulfill(self, request, pk=None):
+        self._check_event(pk)
         return Response(event_out(services.event_fulfill(event_id=pk, source="api")))
 
     @extend_schema(request=ReverseIn, responses={200: dict})
     @action(detail=True, methods=["post"])
     def reverse(self, request, pk=None):
+        self._check_event(pk)
         data = ReverseIn(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(event_out(services.event_reverse(event_id=pk, reason=data.validated_data["reason"],

@@ -4,6 +4,7 @@ from django.utils import timezone
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
+from campaigns.auth import allowed_brands
 from core.exceptions import NotFound
 from core.json import jsonable
 from core.pagination import LedgerCursorPagination, RangePagination
@@ -24,7 +25,7 @@ class CustomerIn(StrictSerializer):
     registration_date = AwareDateTimeField(required=False)
 
 
-def customer_out(customer: Customer) -> dict:
+def customer_out(customer: Customer, brands: set[str] | None = None) -> dict:
     now = timezone.now()
     return {
         "customer": jsonable({
@@ -33,7 +34,7 @@ def customer_out(customer: Customer) -> dict:
             "tier_id": None, "metrics": customer_metrics(customer_id=customer.id, now=now),
             "created_at": customer.created_at,
         }),
-        "wallet": wallet_summary(wallet_id=customer.wallet.pk, now=now),
+        "wallet": wallet_summary(wallet_id=customer.wallet.pk, now=now, brands=brands),
     }
 
 
@@ -53,13 +54,14 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
         ])
 
     def retrieve(self, request, pk=None):
-        return Response(customer_out(self.get_object()))
+        return Response(customer_out(self.get_object(), allowed_brands(request)))
 
     def create(self, request):
         data = CustomerIn(data=request.data)
         data.is_valid(raise_exception=True)
         customer = services.customer_register(**data.validated_data)
-        return Response(customer_out(Customer.objects.select_related("wallet").get(pk=customer.pk)), status=201)
+        return Response(customer_out(Customer.objects.select_related("wallet").get(pk=customer.pk),
+                                     allowed_brands(request)), status=201)
 
 
 def transaction_out(row: Transaction) -> dict:
@@ -92,6 +94,10 @@ class TransactionViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericV
     queryset = Transaction.objects.select_related("wallet")
     filterset_class = TransactionFilter
     pagination_class = LedgerCursorPagination
+
+    def get_queryset(self):
+        allowed = allowed_brands(self.request)
+        return self.queryset if allowed is None else self.queryset.filter(brand_id__in=allowed)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

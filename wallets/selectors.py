@@ -40,15 +40,20 @@ def reward_dict(reward) -> dict:
             "decimals": reward.decimals}
 
 
-def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True) -> dict:
+def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True, brands: set[str] | None = None) -> dict:
     """`lines` (spendable-state lines, not past their date, remaining > 0) and `totals` per reward:
     total (spendable now), reserved, pending, debt, next_expiration_date, expiring_amount. A fixed
-    number of indexed queries, none of which reads the ledger rows."""
-    totals = list(WalletTotal.objects.filter(wallet_id=wallet_id).select_related("reward").order_by("reward__created_at"))
+    number of indexed queries, none of which reads the ledger rows. With `brands`, only rewards
+    of those brands (and global rewards) are shown."""
+    totals = WalletTotal.objects.filter(wallet_id=wallet_id).select_related("reward").order_by("reward__created_at")
     live = (
         WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, remaining__gt=0)
         .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
     )
+    if brands is not None:
+        visible = Q(reward__brand_id__in=brands) | Q(reward__brand__isnull=True)
+        totals, live = totals.filter(visible), live.filter(visible)
+    totals = list(totals)
     stale = dict(
         WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, expiration_date__lte=now)
         .values_list("reward_id")
