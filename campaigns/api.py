@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -124,7 +125,7 @@ class BrandViewSet(_ReadCreate):
     input_class = BrandIn
     brand_field = "id"
     output = staticmethod(brand_out)
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = "[^/\x00]+"  # PostgreSQL text cannot hold NUL: such an id is simply unknown
 
     def perform(self, data):
         return services.brand_create(**data)
@@ -157,7 +158,10 @@ class AuthorizeView(EnvelopeMixin, APIView):
 
     @extend_schema(responses={200: dict})
     def get(self, request):
+        """Only the key itself may ask: a token cannot renew itself past its hour."""
         from django.conf import settings
 
+        if getattr(request.auth, "by_token", False):
+            raise NotAuthenticated("send the API key (x-api-key) to get a token")
         return Response({"token": issue_token(request.auth), "token_type": "Bearer",
                          "expires_in": settings.LOYALTY_API_TOKEN_MAX_AGE})

@@ -34,9 +34,11 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             if scheme.lower() != "bearer" or not value.strip():
                 return None
             raw = value.strip()
-        key = ApiKey.find(raw) if raw.startswith(ApiKey.PREFIX) else key_from_token(raw)
+        by_token = not raw.startswith(ApiKey.PREFIX)
+        key = key_from_token(raw) if by_token else ApiKey.find(raw)
         if key is None:
             raise exceptions.AuthenticationFailed("invalid API key or token")
+        key.by_token = by_token
         now = timezone.now()
         if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

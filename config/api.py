@@ -13,7 +13,7 @@ router.register("brands", BrandViewSet, basename="brand")
 router.register("rewards", RewardViewSet, basename="reward")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("customers", CustomerViewSet, basename="customer")
-router.register(r"customers/(?P<customer_id>[^/]+)/transactions", CustomerTransactionViewSet,
+router.register(r"customers/(?P<customer_id>[^/\x00]+)/transactions", CustomerTransactionViewSet,
                 basename="customer-transaction")
 router.register("transactions", TransactionViewSet, basename="transaction")
 

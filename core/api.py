@@ -6,7 +6,9 @@ back when they raise), and the idempotency middleware must be able to keep a 422
 stored FAILED. Field errors are flattened into dotted paths (`order.products[1].value`) so a client can see
 exactly which field was refused.
 """
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -32,7 +34,12 @@ def flatten_errors(detail, prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = prefix if key == "non_field_errors" and prefix else (f"{prefix}.{key}" if prefix else str(key))
+            if isinstance(key, int):  # DRF keys list errors by index
+                name = f"{prefix}[{key}]"
+            elif key == "non_field_errors" and prefix:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             out.update(flatten_errors(value, name))
     elif isinstance(detail, list):
         if detail and all(isinstance(item, str) for item in detail):
@@ -57,6 +64,8 @@ def exception_handler(exc, context):
         for key, value in exc.extra.items():
             response.data[key] = value
         return response
+    if isinstance(exc, RequestDataTooBig):  # DRF reads request.body, which checks the size first
+        exc = drf.ParseError(f"request body over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes")
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,6 +1,6 @@
-"""A JSON parser for money: numbers become Decimal (never float), NaN and Infinity are refused,
-and no string anywhere in the body (keys included) may hold a NUL or a lone surrogate, which
-PostgreSQL cannot store."""
+"""A JSON parser for money: numbers become Decimal (never float), NaN and Infinity are refused
+naming where they stood, and no string anywhere in the body (keys included) may hold a NUL or a
+lone surrogate, which PostgreSQL cannot store."""
 import json
 from decimal import Decimal, InvalidOperation
 
@@ -9,8 +9,12 @@ from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 
-def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not a valid JSON number")
+class _NonFinite(str):
+    """NaN or Infinity as parsed, kept so the refusal can name where it stood."""
+
+
+def _refuse_constant(name: str) -> "_NonFinite":
+    return _NonFinite(name)
 
 
 def _parse_decimal(text: str) -> Decimal:
@@ -23,24 +27,29 @@ def _parse_decimal(text: str) -> Decimal:
     return value
 
 
-def find_bad_string(value, path: str = "") -> str | None:
-    """Return the path of the first string holding a NUL or a lone surrogate, else None."""
+def find_bad_value(value, path: str = "") -> tuple[str, str] | None:
+    """(path, problem) of the first NaN/Infinity or string holding a NUL or a lone surrogate
+    (keys included), else None. Paths are shown with bad characters escaped."""
+    if isinstance(value, _NonFinite):
+        return path or "body", f"{value} is not a valid JSON number"
     if isinstance(value, str):
         if "\x00" in value:
-            return path or "(body)"
+            return path or "body", "strings may not contain NUL characters"
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return path or "(body)"
+            return path or "body", "strings may not contain lone surrogates"
         return None
     if isinstance(value, dict):
         for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if find_bad_string(key, sub) or find_bad_string(item, sub):
-                return sub
+            shown = str(key).encode("utf-8", "backslashreplace").decode("utf-8")
+            sub = f"{path}.{shown}" if path else shown
+            found = find_bad_value(key, sub) or find_bad_value(item, sub)
+            if found:
+                return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = find_bad_string(item, f"{path}[{index}]")
+            found = find_bad_value(item, f"{path}[{index}]")
             if found:
                 return found
     return None
@@ -64,7 +73,7 @@ class StrictJSONParser(JSONParser):
             )
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error: {exc}") from exc
-        bad = find_bad_string(data)
+        bad = find_bad_value(data)
         if bad:
-            raise ParseError(f"{bad}: strings may not contain NUL characters or lone surrogates")
+            raise ParseError(f"{bad[0]}: {bad[1]}")
         return data

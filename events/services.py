@@ -26,6 +26,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -45,7 +46,7 @@ from core.json import jsonable
 from events.models import Event, EventTransition
 from wallets import services as wallet_services
 from wallets.ledger import Ledger
-from wallets.models import Customer, WalletLine
+from wallets.models import Customer, Transaction, WalletLine
 from wallets.selectors import customer_metrics, line_dict, month_of, wallet_summary
 from wallets.services import Redemption
 
@@ -138,6 +139,8 @@ def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
     if event_type is None:
         raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
     redemptions = _redemptions(payload)
+    if event_type.tracking_only and redemptions:
+        raise InvalidInput({"redeem": f"{event_type.pk} is a tracking-only event type: it cannot redeem"})
     now = timezone.now()
     issued_at = payload.get("issued_at") or now
     hold = payload.get("fulfilled", True) is False
@@ -178,6 +181,7 @@ def _raise_duplicate(event: Event, exc: IntegrityError):
 
 
 def _apply_emit(event, event_type, payload, redemptions, now, insert, source, actor) -> None:
+    _check_placement(redemptions)
     hold = not event.fulfilled
     wallet = wallet_services.wallet_lock(customer_id=event.customer_id)
     customer = Customer.objects.only("id", "tags", "registration_date").get(pk=event.customer_id)
@@ -219,8 +223,8 @@ def _context(event: Event, payload: dict, customer: Customer) -> dict:
 
 
 def _redemptions(payload: dict) -> list[Redemption]:
-    """Every redemption the event asks for, with where it was asked. Unknown rewards are a 400;
-    inside an order only POINTS may be redeemed for now (other kinds are refused with 422)."""
+    """Every redemption the event asks for, with where it was asked. Unknown rewards are a 400
+    (nothing is stored); where a reward may be redeemed is checked by `_check_placement`."""
     order = payload.get("order") or {}
     asked: list[tuple[str, dict]] = [(f"redeem[{i}]", item) for i, item in enumerate(payload.get("redeem") or [])]
     asked += [(f"order.redeem[{i}]", item) for i, item in enumerate(order.get("redeem") or [])]
@@ -236,11 +240,18 @@ def _redemptions(payload: dict) -> list[Redemption]:
         reward = rewards.get(str(item["id"]))
         if reward is None:
             raise InvalidInput({f"{place}.id": f"unknown reward {str(item['id'])!r}"})
-        if place.startswith("order") and reward.type != Reward.Type.POINTS:
-            raise BusinessRuleError(f"{place}: reward {reward.pk} ({reward.type}) cannot be redeemed there",
-                                    code="reward_not_redeemable_here")
-        out.append(Redemption(reward_id=str(reward.pk), amount=Decimal(str(item["amount"])), place=place))
+        out.append(Redemption(reward_id=str(reward.pk), amount=Decimal(str(item["amount"])), place=place,
+                              reward_type=reward.type))
     return out
+
+
+def _check_placement(redemptions: list[Redemption]) -> None:
+    """Inside an order only POINTS may be redeemed for now. A refusal is a 422 and the event is
+    stored FAILED (SPEC section 2: a reward not redeemable there)."""
+    for item in redemptions:
+        if item.place.startswith("order") and item.reward_type != Reward.Type.POINTS:
+            raise BusinessRuleError(f"{item.place}: reward {item.reward_id} ({item.reward_type}) cannot be redeemed there",
+                                    code="reward_not_redeemable_here")
 
 
 def _live_duplicate(event: Event) -> Event | None:
@@ -354,6 +365,9 @@ def event_expire_due(*, now: datetime | None = None, batch_size: int | None = No
             due = Event.objects.filter(status=Status.PENDING, fulfilled=False, queued=False,
                                        reservation_expires_at__lte=now if now is not None else Now())
             batch = list(due.select_for_update(skip_locked=True).order_by("reservation_expires_at", "id")[:batch_size])
+            # Lock the batch's wallets up front in id order: two runs whose batches share
+            # customers would otherwise take them in deadline order and deadlock.
+            wallet_services.wallets_lock(customer_ids={event.customer_id for event in batch})
             stamp = now or timezone.now()
             for event in batch:
                 ledger = _ledger_for(event, stamp)
@@ -389,7 +403,10 @@ def due_events(*, now: datetime | None = None):
 def _ledger_for(event: Event, now: datetime) -> Ledger:
     wallet = wallet_services.wallet_lock(customer_id=event.customer_id)
     ledger = Ledger(wallet=wallet, event_id=event.id, now=now)
-    ledger.rewards = {str(k): v for k, v in Reward.objects.in_bulk().items()}
+    # every reward this event can move: its lines' and its ledger rows' (one query)
+    touched = Q(pk__in=WalletLine.objects.filter(event_id=event.id).values("reward_id")) | Q(
+        pk__in=Transaction.objects.filter(event_id=event.id).values("reward_id"))
+    ledger.rewards = {str(r.pk): r for r in Reward.objects.filter(touched)}
     return ledger
 
 

@@ -1,6 +1,9 @@
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine, WalletTotal
+from wallets.selectors import wallet_summary
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,6 +33,38 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "email", "status", "registration_date")
     list_filter = ("status",)
     search_fields = ("id", "name", "email")
+    readonly_fields = ("wallet_totals", "wallet_lines")
+
+    def _summary(self, obj):
+        if not hasattr(obj, "_wallet_summary"):
+            obj._wallet_summary = wallet_summary(wallet_id=obj.wallet.pk, now=timezone.now(), with_lines=False)
+        return obj._wallet_summary
+
+    @admin.display(description="wallet totals")
+    def wallet_totals(self, obj):
+        if obj.pk is None or not hasattr(obj, "wallet"):
+            return "-"
+        rows = self._summary(obj)["totals"]
+        if not rows:
+            return "no rewards yet"
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (t["reward"]["name"], t["total"], t["reserved"], t["pending"], t["debt"], t["next_expiration_date"] or "-",
+             t["expiring_amount"]) for t in rows))
+        return format_html("<table><tr><th>reward</th><th>total</th><th>reserved</th><th>pending</th><th>debt</th>"
+                           "<th>next expiration</th><th>expiring</th></tr>{}</table>", body)
+
+    @admin.display(description="wallet lines (newest 200, every state)")
+    def wallet_lines(self, obj):
+        if obj.pk is None or not hasattr(obj, "wallet"):
+            return "-"
+        lines = WalletLine.objects.filter(wallet=obj.wallet).select_related("reward").order_by("-id")[:200]
+        if not lines:
+            return "none"
+        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (line.pk, line.reward.name, line.amount, line.remaining, line.reserved, line.state,
+             line.expiration_date or "never", line.event_id) for line in lines))
+        return format_html("<table><tr><th>line</th><th>reward</th><th>amount</th><th>remaining</th><th>reserved</th>"
+                           "<th>state</th><th>expires</th><th>event</th></tr>{}</table>", body)
 
 
 @admin.register(Wallet)

@@ -40,7 +40,7 @@ def customer_out(customer: Customer, brands: set[str] | None = None) -> dict:
 
 class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Customer.objects.select_related("wallet")
-    lookup_value_regex = "[^/]+"
+    lookup_value_regex = "[^/\x00]+"  # PostgreSQL text cannot hold NUL: such an id is simply unknown
     filterset_fields = ["status", "email"]
 
     def get_serializer(self, *args, **kwargs):

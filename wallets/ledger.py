@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.db import connection
 
+from campaigns.models import Reward
 from wallets.models import Transaction, Wallet, WalletLine, WalletTotal
 
 T = Transaction.Type
@@ -43,6 +44,13 @@ class Ledger:
             self._new_totals.append(total)
         return total
 
+    def _reward(self, reward_id) -> Reward:
+        """The reward (for its conversion factor), loaded once per ledger if not preloaded."""
+        key = str(reward_id)
+        if key not in self.rewards:
+            self.rewards[key] = Reward.objects.get(pk=key)
+        return self.rewards[key]
+
     # ---- rows ---------------------------------------------------------------------------
     def row(self, type_: str, amount: Decimal, *, reward_id, line: WalletLine | None = None,
             event_id=None, campaign_id=None, brand_id=None, details: dict | None = None) -> None:
@@ -61,8 +69,7 @@ class Ledger:
                 line.remaining += amount
         if line is not None and line.pk is not None:
             self.dirty_lines[line.pk] = line
-        reward = self.rewards.get(str(reward_id))
-        factor = reward.conversion_factor if reward is not None else None
+        factor = self._reward(reward_id).conversion_factor
         self.rows.append(
             Transaction(
                 type=type_,

@@ -26,7 +26,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 
 from campaigns.engine import Grant, expiration_date
-from campaigns.models import Reward
 from core.exceptions import Conflict, InsufficientBalance
 from wallets.ledger import ZERO, Ledger, lines_by_id
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
@@ -54,6 +53,15 @@ def customer_register(*, id: str, name: str = "", email: str = "", status: str =
 def wallet_lock(*, customer_id: str) -> Wallet:
     """Lock and return the customer's wallet row (the lock every balance change holds)."""
     return Wallet.objects.select_for_update().get(customer_id=customer_id)
+
+
+def wallets_lock(*, customer_ids) -> list:
+    """Lock several customers' wallets at once, in id order (the one order every multi-wallet
+    lock takes, so that two of them never deadlock)."""
+    if not customer_ids:
+        return []
+    return list(Wallet.objects.select_for_update().filter(customer_id__in=customer_ids).order_by("pk")
+                .values_list("pk", flat=True))
 
 
 # ---- accumulation ------------------------------------------------------------------------------
@@ -95,6 +103,7 @@ class Redemption:
     reward_id: str
     amount: Decimal
     place: str = "redeem"  # where in the event it was asked for
+    reward_type: str = "POINTS"
 
 
 def spendable_lines(*, wallet: Wallet, reward_ids, now: datetime) -> list[WalletLine]:
@@ -252,7 +261,6 @@ def wallet_expire_due(*, now: datetime, batch_size: int = 200) -> int:
             if wallet is None:
                 continue
             ledger = Ledger(wallet=wallet, event_id=None, now=now)
-            ledger.rewards = Reward.objects.in_bulk()
             count += wallet_expire_lines(ledger=ledger, now=now)
             ledger.flush()
     return count

@@ -416,6 +416,15 @@ def test_lone_surrogates_are_refused_anywhere_naming_the_field(api, programme, c
     assert_refused(api.post("/behavior/events", raw_with(path, literal)), before, error="parse_error", path=named)
 
 
+@pytest.mark.parametrize("key", ['"\\ud800"', '"meta\\udfffdata"'], ids=["alone", "inside_a_name"])
+def test_a_lone_surrogate_in_a_top_level_key_is_refused_in_the_error_shape(api, programme, key):
+    text = json.dumps(base_body()).replace("{", "{" + key + ": 1, ", 1)
+    before = stored()
+    response = api.post("/behavior/events", text)
+    assert response["Content-Type"].startswith("application/json")
+    assert_refused(response, before, error="parse_error")
+
+
 def test_a_proper_surrogate_pair_is_accepted(api, programme):
     response = api.post("/behavior/events", raw_with("metadata", '{"emoji": "\\ud83d\\ude00"}'))
     assert response.status_code == 201, response.json()
