@@ -71,3 +71,16 @@ def clean_ledger():
     """Use in a test to assert, at its end, that every total and line agrees with the ledger."""
     yield
     assert ledger_problems() == []
+
+
+@pytest.fixture(autouse=True)
+def _builtin_event_types(request):
+    """Transactional tests end with a flush that also empties the rows the migrations created
+    (the built-in event types): put them back for every database test."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    from campaigns.models import EventType
+
+    if EventType.objects.filter(built_in=True).count() < len(EventType.BUILT_IN):
+        for name in EventType.BUILT_IN:
+            EventType.objects.get_or_create(name=name, defaults={"built_in": True})
