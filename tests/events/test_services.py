@@ -12,7 +12,14 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from campaigns.models import EventType, Reward
-from core.exceptions import BusinessRuleError, Conflict, DomainError, InsufficientBalance, InvalidTransition
+from core.exceptions import (
+    BusinessRuleError,
+    Conflict,
+    DomainError,
+    InsufficientBalance,
+    InvalidInput,
+    InvalidTransition,
+)
 from events.models import Event, EventTransition
 from events.selectors import ledger_problems
 from events.services import event_emit, event_expire_due, event_fulfill, event_reverse, expire_due
@@ -57,6 +64,11 @@ def assert_nets_zero(*events) -> None:
 def lifetime(customer) -> tuple:
     m = customer_metrics(customer_id=customer.pk, now=timezone.now())["lifetime"]
     return m["number_of_purchases"], D(str(m["spend_total"])), m["events"]
+
+
+def expired_counts(report: dict) -> tuple[int, int]:
+    """(events expired, lines expired) from the periodic job's report."""
+    return report["events_expired"], report["lines_expired"]
 
 
 def fresh(event) -> Event:
@@ -285,8 +297,7 @@ def test_expiry_run_expires_a_held_event_only_after_its_deadline_and_releases_it
 def test_periodic_expire_due_expires_held_events_and_reports_counts(customer, brand, stars, funded):
     held = emit(customer, brand, value=30, redeem=[(stars, 5)], fulfilled=False)
 
-    assert expire_due(now=held.reservation_expires_at + timedelta(minutes=1)) == {"events_expired": 1,
-                                                                                   "lines_expired": 0}
+    assert expired_counts(expire_due(now=held.reservation_expires_at + timedelta(minutes=1))) == (1, 0)
 
     assert fresh(held).status == S.EXPIRED
     assert totals(customer, stars) == T4(12)
@@ -305,7 +316,7 @@ def test_held_event_issued_past_its_window_is_stored_pending_and_the_next_run_ex
     assert stored.reservation_expires_at == issued_at + timedelta(days=1)
     assert totals(customer, stars) == T4(8, reserved=4, pending=3)
 
-    assert expire_due(now=timezone.now()) == {"events_expired": 1, "lines_expired": 0}
+    assert expired_counts(expire_due(now=timezone.now())) == (1, 0)
 
     assert fresh(held).status == S.EXPIRED
     assert totals(customer, stars) == T4(12)
@@ -316,7 +327,7 @@ def test_held_event_issued_in_the_past_but_inside_its_window_is_not_expired(cust
     held = emit(customer, brand, value=30, fulfilled=False, reserve=1,
                 issued_at=timezone.now() - timedelta(hours=12))
 
-    assert expire_due(now=timezone.now()) == {"events_expired": 0, "lines_expired": 0}
+    assert expired_counts(expire_due(now=timezone.now())) == (0, 0)
 
     assert fresh(held).status == S.PENDING
     assert event_fulfill(event_id=held.pk).status == S.RESOLVED
@@ -370,8 +381,6 @@ def test_reverse_of_a_resolved_event_takes_back_accumulations_and_returns_redemp
 
 
 def test_reverse_requires_a_reason_and_changes_nothing_without_one(customer, brand, stars, funded):
-    from core.exceptions import InvalidInput
-
     before = snapshot(funded)
     with pytest.raises(InvalidInput):
         event_reverse(event_id=funded.pk, reason="   ")

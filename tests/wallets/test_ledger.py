@@ -199,16 +199,18 @@ def test_reversed_redemption_onto_an_expired_line_expires_at_once(ledger, now):
 
 
 def test_reverse_of_spent_points_leaves_a_debt_and_later_accumulations_pay_it_first(ledger, customer, pts):
-    earner, first = ledger.grant(10)
-    ledger.spend(8)
+    earner, first = ledger.grant(10, days_ago=2)
+    _, other = ledger.grant(5, days_ago=1)
+    ledger.spend(12)                                    # first -10, other -2
 
     event_reverse(event_id=earner.pk, reason="fraud")
 
     assert Event.objects.get(pk=earner.pk).status == S.REVERSED
-    assert rows_of(earner, T.REVERSAL) == [(T.REVERSAL, D(-2), first.pk), (T.REVERSAL, D(-8), None)]
-    assert state(first) == [(L.REVERSED, 0, 0)]
-    assert ledger.totals() == T4(-8, debt=8)
-    with pytest.raises(InsufficientBalance):
+    # nothing of the line was left to take back: all 10 spent become debt
+    assert rows_of(earner, T.REVERSAL) == [(T.REVERSAL, D(-10), None)]
+    assert state(first, other) == [(L.REVERSED, 0, 0), (L.AVAILABLE, 3, 0)]
+    assert ledger.totals() == T4(-7, debt=10)
+    with pytest.raises(InsufficientBalance):            # the 3 on `other` are owed to the debt
         ledger.spend(1)
     assert_clean(earner)
 
@@ -217,15 +219,15 @@ def test_reverse_of_spent_points_leaves_a_debt_and_later_accumulations_pay_it_fi
     assert state(small) == [(L.AVAILABLE, 0, 0)]
     assert rows_of(payer) == [(T.ACCUMULATION, D(5), small.pk), (T.ADJUSTMENT, D(-5), small.pk),
                               (T.ADJUSTMENT, D(5), None)]
-    assert ledger.totals() == T4(-3, debt=3)
+    assert ledger.totals() == T4(-2, debt=5)
 
     _, big = ledger.grant(10)
 
-    assert state(big) == [(L.AVAILABLE, 7, 0)]
-    assert ledger.totals() == T4(7)
+    assert state(big) == [(L.AVAILABLE, 5, 0)]
+    assert ledger.totals() == T4(8)
     assert stored_total(customer, pts).debt == 0
-    spend = ledger.spend(7)
-    assert rows_of(spend) == [(T.REDEMPTION, D(-7), big.pk)]
+    spend = ledger.spend(8)
+    assert rows_of(spend) == [(T.REDEMPTION, D(-3), other.pk), (T.REDEMPTION, D(-5), big.pk)]
     assert ledger.totals() == T4(0)
     assert_clean(earner)
 
