@@ -306,9 +306,9 @@ def event_fulfill(*, event_id, source: str = "api", actor=None) -> Event:
         if event.status != Status.PENDING or event.fulfilled:
             raise InvalidTransition(action="fulfill", status=event.status)
         if event.reservation_expires_at and clock >= event.reservation_expires_at:
-            raise Conflict(
-                f"the reservation expired at {event.reservation_expires_at.isoformat()}; the event is due to expire",
-                code="invalid_transition", status=event.status,
+            raise InvalidTransition(
+                action="fulfill", status=event.status,
+                details=f"the reservation expired at {event.reservation_expires_at.isoformat()}; the event is due to expire",
             )
         now = timezone.now()
         ledger = _ledger_for(event, now)
