@@ -49,9 +49,9 @@ def main() -> None:
 
     from datetime import datetime, timezone
 
+    from campaigns.cache import running_campaigns
     from campaigns.engine import evaluate
     from campaigns.models import Brand, Campaign, EventType, Reward
-    from campaigns.selectors import running_campaigns
     from events.services import event_emit, event_fulfill
     from wallets.services import customer_register
 
@@ -100,7 +100,10 @@ def main() -> None:
         held_timings.append(time.perf_counter() - start)
 
     campaigns, decimals = running_campaigns(brand_id="B1", trigger="PURCHASE", at=datetime.now(timezone.utc))
-    context = {"event": {"type": "PURCHASE"}, "order": order, "customer": {"tags": {}}, "product": {}}
+    from campaigns.engine import EventFacts
+
+    context = EventFacts(event_type="PURCHASE", payload={"order": order, "issued_at": datetime.now(timezone.utc)},
+                         customer={"tags": {}, "tier_id": None, "tier_level": 1})
     rounds = 2000
     start = time.perf_counter()
     for _ in range(rounds):

@@ -3,12 +3,26 @@
 A campaign's `rules` is a list of `{"id", "conditions", "effects"}`. `conditions` is a list of
 groups; a rule matches when every condition of at least one group holds (OR of ANDs); an empty
 list matches every event of the trigger. A field missing from the event makes its condition
-false, never an error. Values were checked when the campaign was saved (`validate_rules`).
+false, never an error (except `exists: false`, which is what it asks). Values were checked when
+the campaign was saved (`validate_rules`), so evaluation never meets a value of the wrong type.
 
-The evaluation context is a plain dict built by the events service:
-`{"event": {...}, "order": {...}, "product": {...}, "customer": {...}}`, where `customer` holds
-the customer as it stood before the event. New fields are added to FIELDS; new operators to
-OPERATORS; new effect kinds to EFFECT_KINDS.
+Rules are compiled once into closures (`compile_campaign`) and cached by the selector; an event
+is evaluated against an `EventFacts` built once per event.
+
+Fields (SPEC section 4), with the decisions the spec leaves open:
+- `event.issued_at.weekday` is ISO (1 = Monday .. 7 = Sunday) and `.hour` 0-23, both in the
+  programme's time zone;
+- `order.products.count` is the order's quantity: the sum of the products' `amount` (1 each
+  when absent);
+- `order.products.sku` and `order.products.tags.<key>` hold when ANY product satisfies them,
+  except `ne` and `not_in`, which hold when NO product has the value;
+- `customer.*` is the customer as they stood before the event; `customer.metrics.<period>.<metric>`
+  with period lifetime, this_year, last_year, this_quarter, last_quarter, this_month, last_month
+  and metric number_of_purchases, spend_total or events.<EVENT_TYPE>.
+Effects: FIXED (amount per event), PER_VALUE (amount per `per` units of `basis`), PER_PRODUCT
+(amount per quantity of products matching the product conditions of the group that matched; all
+products when it has none). `tier_id` limits an effect to customers in that tier. Amounts are
+rounded down to the reward's decimals; zero grants are dropped.
 """
 from __future__ import annotations
 
@@ -20,143 +34,273 @@ from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
+from django.utils import timezone
 
-NUMBER = "number"
-STRING = "string"
-ANY = "any"
-
-# field pattern -> value type. "*" stands for one free key (tags).
-FIELDS: dict[str, str] = {
-    "event.type": STRING,
-    "event.platform": STRING,
-    "event.tags.*": ANY,
-    "order.value": NUMBER,
-    "order.discounted_value": NUMBER,
-    "order.payment_method": STRING,
-    "order.store_id": STRING,
-    "order.channel_id": STRING,
-    "customer.tags.*": ANY,
-}
-
+NUMBER, STRING, ANY = "number", "string", "any"
 MISSING = object()
-
-
-def field_type(name: str) -> str | None:
-    if name in FIELDS:
-        return FIELDS[name]
-    head, _, key = name.rpartition(".")
-    if key and f"{head}.*" in FIELDS:
-        return FIELDS[f"{head}.*"]
-    return None
-
-
-def resolve(context: dict, name: str) -> Any:
-    value: Any = context
-    for part in name.split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        else:
-            return MISSING
-    return value
+PERIODS = ("lifetime", "this_year", "last_year", "this_quarter", "last_quarter", "this_month", "last_month")
+METRICS = ("number_of_purchases", "spend_total")
+MAX_AMOUNT = Decimal(10) ** 12
 
 
 def _num(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, Decimal)):
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, (float, str)):
         try:
-            result = Decimal(str(value))
+            result = Decimal(str(value).strip())
         except InvalidOperation:
             return None
         return result if result.is_finite() else None
     return None
 
 
-def _same_kind(left: Any, right: Any) -> tuple[Any, Any] | None:
-    """Compare numbers as Decimals and everything else as it is; None if incomparable."""
-    ln, rn = _num(left), _num(right)
-    if ln is not None and rn is not None and not isinstance(left, str) and not isinstance(right, str):
-        return ln, rn
-    if isinstance(left, str) and isinstance(right, str):
-        return left, right
-    if ln is not None and rn is not None:
-        return ln, rn
+# ---- the facts of one event ---------------------------------------------------------------------
+
+
+class EventFacts:
+    """Everything conditions and effects read, computed once per event (lazily where costly)."""
+
+    def __init__(self, *, event_type: str, payload: dict, customer: dict, metrics: Callable[[], dict] | None = None):
+        self.event_type = event_type
+        self.payload = payload
+        self.order = payload.get("order") or {}
+        self.product = payload.get("product") or {}
+        self.products = self.order.get("products") or []
+        self.customer = customer  # {"tags", "tier_id", "tier_level", "registration_date"}
+        self._metrics_source = metrics
+        self._metrics = None
+        issued = payload.get("issued_at")
+        self.issued_local = timezone.localtime(issued) if isinstance(issued, datetime) else None
+
+    def metrics(self) -> dict:
+        if self._metrics is None:
+            self._metrics = self._metrics_source() if self._metrics_source else {}
+        return self._metrics
+
+    def quantity(self, product: dict) -> Decimal:
+        amount = _num(product.get("amount"))
+        return Decimal(1) if amount is None else amount
+
+
+def _tag(container: Callable[[EventFacts], dict | None], key: str) -> Callable[[EventFacts], Any]:
+    def get(facts: EventFacts):
+        tags = container(facts) or {}
+        return tags.get(key, MISSING) if isinstance(tags, dict) else MISSING
+
+    return get
+
+
+def _key(container: Callable[[EventFacts], dict], key: str) -> Callable[[EventFacts], Any]:
+    return lambda facts: (container(facts) or {}).get(key, MISSING)
+
+
+def _metric(period: str, path: tuple[str, ...]) -> Callable[[EventFacts], Any]:
+    def get(facts: EventFacts):
+        bucket = facts.metrics().get(period) or {}
+        if path[0] == "events":
+            return (bucket.get("events") or {}).get(path[1], 0)
+        return bucket.get(path[0], 0)
+
+    return get
+
+
+def _days_since_registration(facts: EventFacts):
+    registered = facts.customer.get("registration_date")
+    issued = facts.payload.get("issued_at")
+    if registered is None or not isinstance(issued, datetime):
+        return MISSING
+    return (issued - registered).days
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    type: str
+    get: Callable[[EventFacts], Any]
+    many: bool = False  # the getter returns a list: "any product"
+    product_level: Callable[[dict], Any] | None = None  # the same field read on one product
+
+
+STATIC_FIELDS: dict[str, FieldSpec] = {
+    "event.type": FieldSpec(STRING, lambda f: f.event_type),
+    "event.platform": FieldSpec(STRING, lambda f: f.payload.get("platform", MISSING)),
+    "event.issued_at.weekday": FieldSpec(NUMBER, lambda f: f.issued_local.isoweekday() if f.issued_local else MISSING),
+    "event.issued_at.hour": FieldSpec(NUMBER, lambda f: f.issued_local.hour if f.issued_local else MISSING),
+    "order.value": FieldSpec(NUMBER, _key(lambda f: f.order, "value")),
+    "order.discounted_value": FieldSpec(NUMBER, _key(lambda f: f.order, "discounted_value")),
+    "order.payment_method": FieldSpec(STRING, _key(lambda f: f.order, "payment_method")),
+    "order.store_id": FieldSpec(STRING, _key(lambda f: f.order, "store_id")),
+    "order.channel_id": FieldSpec(STRING, _key(lambda f: f.order, "channel_id")),
+    "order.products.sku": FieldSpec(STRING, lambda f: [p.get("sku") for p in f.products], many=True,
+                                    product_level=lambda p: p.get("sku", MISSING)),
+    "order.products.count": FieldSpec(NUMBER, lambda f: sum((f.quantity(p) for p in f.products), Decimal(0))
+                                      if "products" in f.order else MISSING),
+    "product.sku": FieldSpec(STRING, _key(lambda f: f.product, "sku")),
+    "product.value": FieldSpec(NUMBER, _key(lambda f: f.product, "value")),
+    "customer.tier_level": FieldSpec(NUMBER, lambda f: f.customer.get("tier_level", MISSING)),
+    "customer.days_since_registration": FieldSpec(NUMBER, _days_since_registration),
+}
+TAG_KEY = re.compile(r"^[^.\s]{1,100}$")
+EVENT_TYPE_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+def field_spec(name: str) -> FieldSpec | None:
+    """The spec of a condition field, or None if the field is unknown."""
+    if not isinstance(name, str):
+        return None
+    if name in STATIC_FIELDS:
+        return STATIC_FIELDS[name]
+    for prefix, container in (("event.tags.", lambda f: f.payload.get("tags")),
+                              ("customer.tags.", lambda f: f.customer.get("tags"))):
+        if name.startswith(prefix) and TAG_KEY.match(name[len(prefix):]):
+            return FieldSpec(ANY, _tag(container, name[len(prefix):]))
+    if name.startswith("order.products.tags."):
+        key = name[len("order.products.tags."):]
+        if TAG_KEY.match(key):
+            def per_product(p, key=key):
+                tags = p.get("tags") or {}
+                return tags.get(key, MISSING) if isinstance(tags, dict) else MISSING
+
+            return FieldSpec(ANY, lambda f: [per_product(p) for p in f.products], many=True, product_level=per_product)
+    parts = name.split(".")
+    if len(parts) >= 4 and parts[:2] == ["customer", "metrics"] and parts[2] in PERIODS:
+        metric = tuple(parts[3:])
+        if (len(metric) == 1 and metric[0] in METRICS) or (
+                len(metric) == 2 and metric[0] == "events" and EVENT_TYPE_NAME.match(metric[1])):
+            return FieldSpec(NUMBER, _metric(parts[2], metric))
     return None
 
 
-def _compare(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+# ---- operators ------------------------------------------------------------------------------------
+
+
+def _coerce(ftype: str, value: Any) -> Any:
+    """A condition's value in the form comparisons use (numbers as Decimal)."""
+    if ftype == NUMBER:
+        return _num(value)
+    if ftype == ANY and not isinstance(value, (str, bool)) and _num(value) is not None:
+        return _num(value)
+    return value
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    if isinstance(expected, Decimal):  # a number field, or a tag compared with a number
+        number = None if isinstance(actual, bool) else _num(actual)
+        return number is not None and number == expected
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return actual is expected
+    return actual == expected
+
+
+def _ordered(check: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     def run(actual: Any, expected: Any) -> bool:
-        pair = _same_kind(actual, expected)
-        return pair is not None and op(*pair)
+        if isinstance(expected, Decimal):
+            number = _num(actual)
+            return number is not None and check(number, expected)
+        return isinstance(actual, str) and isinstance(expected, str) and check(actual, expected)
 
     return run
 
 
-def _eq(actual: Any, expected: Any) -> bool:
-    pair = _same_kind(actual, expected)
-    return pair[0] == pair[1] if pair is not None else actual == expected
+def _contains(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, str):
+        return isinstance(expected, str) and expected in actual
+    if isinstance(actual, list):
+        return any(_equal(item, expected) for item in actual)
+    return False
 
 
-def _in(actual: Any, expected: Any) -> bool:
-    return any(_eq(actual, item) for item in expected)
+def _between(actual: Any, expected: Any) -> bool:
+    number = _num(actual)
+    return number is not None and expected[0] <= number <= expected[1]
 
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": _eq,
-    "ne": lambda actual, expected: not _eq(actual, expected),
-    "gt": _compare(lambda a, b: a > b),
-    "gte": _compare(lambda a, b: a >= b),
-    "lt": _compare(lambda a, b: a < b),
-    "lte": _compare(lambda a, b: a <= b),
-    "in": _in,
+    "eq": _equal,
+    "ne": lambda a, e: not _equal(a, e),
+    "gt": _ordered(lambda a, e: a > e),
+    "gte": _ordered(lambda a, e: a >= e),
+    "lt": _ordered(lambda a, e: a < e),
+    "lte": _ordered(lambda a, e: a <= e),
+    "in": lambda a, e: any(_equal(a, item) for item in e),
+    "not_in": lambda a, e: not any(_equal(a, item) for item in e),
+    "contains": _contains,
+    "between": _between,
 }
-ORDERED_OPERATORS = {"gt", "gte", "lt", "lte"}
-LIST_OPERATORS = {"in"}
+NEGATIVE = {"ne", "not_in"}
+ORDERED = {"gt", "gte", "lt", "lte"}
 
 
-def condition_holds(condition: dict, context: dict) -> bool:
-    actual = resolve(context, condition["field"])
-    if actual is MISSING or actual is None:
-        return False
-    return OPERATORS[condition["operator"]](actual, condition["value"])
+def compile_condition(condition: dict) -> Callable[[EventFacts], bool]:
+    spec = field_spec(condition["field"])
+    operator, raw = condition["operator"], condition["value"]
+    if operator == "exists":
+        wanted = bool(raw)
+        if spec.many:
+            return lambda facts: any(v is not MISSING and v is not None for v in spec.get(facts)) == wanted
+        return lambda facts: (spec.get(facts) not in (MISSING, None)) == wanted
+    if operator in ("in", "not_in"):
+        expected: Any = [_coerce(spec.type, item) for item in raw]
+    elif operator == "between":
+        expected = (_num(raw[0]), _num(raw[1]))
+    else:
+        expected = _coerce(spec.type, raw)
+    test = OPERATORS[operator]
+
+    if spec.many:
+        if operator in NEGATIVE:
+            return lambda facts: all(v in (MISSING, None) or test(v, expected) for v in spec.get(facts))
+        return lambda facts: any(v not in (MISSING, None) and test(v, expected) for v in spec.get(facts))
+
+    def holds(facts: EventFacts) -> bool:
+        actual = spec.get(facts)
+        return actual is not MISSING and actual is not None and test(actual, expected)
+
+    return holds
 
 
-def rule_matches(conditions: list[list[dict]], context: dict) -> bool:
-    if not conditions:
-        return True
-    return any(all(condition_holds(c, context) for c in group) for group in conditions)
+def compile_product_filter(condition: dict) -> Callable[[dict], bool] | None:
+    """The condition applied to one product (for PER_PRODUCT), or None if it is not about products."""
+    spec = field_spec(condition["field"])
+    if spec.product_level is None:
+        return None
+    operator = condition["operator"]
+    if operator == "exists":
+        wanted = bool(condition["value"])
+        return lambda p: (spec.product_level(p) not in (MISSING, None)) == wanted
+    raw = condition["value"]
+    if operator in ("in", "not_in"):
+        expected: Any = [_coerce(spec.type, item) for item in raw]
+    elif operator == "between":
+        expected = (_num(raw[0]), _num(raw[1]))
+    else:
+        expected = _coerce(spec.type, raw)
+    test = OPERATORS[operator]
+
+    def holds(product: dict) -> bool:
+        actual = spec.product_level(product)
+        if actual is MISSING or actual is None:
+            return operator in NEGATIVE
+        return test(actual, expected)
+
+    return holds
 
 
-# ---- effects -------------------------------------------------------------------------------
+# ---- effects ------------------------------------------------------------------------------------------
 
 EXPIRATION_RE = re.compile(r"^([1-9][0-9]{0,3})/(days|months|years)$")
+BASES = ("order.value", "order.discounted_value")
 
 
 def expiration_date(expiration: str | None, start: datetime) -> datetime | None:
     if not expiration:
         return None
     match = EXPIRATION_RE.match(expiration)
-    count, unit = int(match.group(1)), match.group(2)
-    return start + relativedelta(**{unit: count})
-
-
-def _fixed(effect: dict, context: dict) -> Decimal:
-    return Decimal(str(effect["amount"]))
-
-
-def _per_value(effect: dict, context: dict) -> Decimal:
-    basis = _num(resolve(context, effect.get("basis") or "order.value"))
-    per = Decimal(str(effect.get("per") or 1))
-    if basis is None or basis <= 0:
-        return Decimal(0)
-    steps = (basis / per).to_integral_value(rounding=ROUND_DOWN)
-    return steps * Decimal(str(effect["amount"]))
-
-
-EFFECT_KINDS: dict[str, Callable[[dict, dict], Decimal]] = {"FIXED": _fixed, "PER_VALUE": _per_value}
-BASES = ("order.value", "order.discounted_value")
+    return start + relativedelta(**{match.group(2): int(match.group(1))})
 
 
 @dataclass(frozen=True)
@@ -169,59 +313,152 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class CompiledEffect:
+    reward_id: str
+    kind: str
+    amount: Decimal
+    per: Decimal
+    basis: str
+    tier_id: str | None
+    expiration: str | None
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: str
+    groups: tuple  # ((predicate, ...), ...)
+    product_filters: tuple  # per group: (product predicate, ...)
+    effects: tuple
+
+
+@dataclass(frozen=True)
 class CompiledCampaign:
     id: Any
     brand_id: str | None
-    rules: list = field(default_factory=list)
+    rules: tuple = field(default_factory=tuple)
+    budget: Decimal | None = None
+    limit: dict | None = None  # {"count": n, "period": "lifetime|day|week|month"}
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+
+    def runs_at(self, moment: datetime) -> bool:
+        return (self.start_date is None or self.start_date <= moment) and (
+            self.end_date is None or moment < self.end_date)
 
 
-def evaluate(campaigns: list[CompiledCampaign], context: dict, decimals: dict[str, int]) -> list[Grant]:
-    """Every grant the running campaigns make for this context, rounded down to each reward's
-    decimals; zero grants are dropped. `decimals` maps reward id (str) -> decimals."""
+def compile_campaign(*, id, brand_id, rules: list, budget=None, limit=None, start_date=None,
+                     end_date=None) -> CompiledCampaign:
+    compiled = []
+    for rule in rules:
+        groups = tuple(tuple(compile_condition(c) for c in group) for group in rule.get("conditions") or [])
+        filters = tuple(
+            tuple(f for f in (compile_product_filter(c) for c in group) if f is not None)
+            for group in rule.get("conditions") or []
+        )
+        effects = tuple(
+            CompiledEffect(
+                reward_id=str(e["reward_id"]), kind=e["kind"], amount=_num(e["amount"]),
+                per=_num(e.get("per")) or Decimal(1), basis=e.get("basis") or "order.value",
+                tier_id=str(e["tier_id"]) if e.get("tier_id") else None, expiration=e.get("expiration"),
+            )
+            for e in rule.get("effects") or []
+        )
+        compiled.append(CompiledRule(str(rule["id"]), groups, filters, effects))
+    return CompiledCampaign(id=id, brand_id=brand_id, rules=tuple(compiled), budget=budget, limit=limit or None,
+                            start_date=start_date, end_date=end_date)
+
+
+def _raw_amount(effect: CompiledEffect, facts: EventFacts, product_filters: tuple) -> Decimal:
+    if effect.kind == "FIXED":
+        return effect.amount
+    if effect.kind == "PER_VALUE":
+        basis = _num(facts.order.get(effect.basis.split(".", 1)[1]))
+        if basis is None or basis <= 0:
+            return Decimal(0)
+        return (basis / effect.per).to_integral_value(rounding=ROUND_DOWN) * effect.amount
+    # PER_PRODUCT
+    quantity = sum(
+        (facts.quantity(p) for p in facts.products if all(check(p) for check in product_filters)), Decimal(0)
+    )
+    return quantity * effect.amount
+
+
+def evaluate(campaigns: list[CompiledCampaign], facts: EventFacts, decimals: dict[str, int]) -> list[Grant]:
+    """Every grant the campaigns make for this event, rounded down to each reward's decimals
+    (`decimals`: reward id -> decimals); zero grants and effects for another tier are dropped."""
     grants: list[Grant] = []
+    tier_id = facts.customer.get("tier_id")
     for campaign in campaigns:
         for rule in campaign.rules:
-            if not rule_matches(rule.get("conditions") or [], context):
-                continue
-            for effect in rule.get("effects") or []:
-                reward_id = str(effect["reward_id"])
-                if reward_id not in decimals:
+            if rule.groups:
+                matched = next((i for i, group in enumerate(rule.groups) if all(check(facts) for check in group)), None)
+                if matched is None:
                     continue
-                raw = EFFECT_KINDS[effect["kind"]](effect, context)
-                amount = raw.quantize(Decimal(1).scaleb(-decimals[reward_id]), rounding=ROUND_DOWN)
+                product_filters = rule.product_filters[matched]
+            else:
+                product_filters = ()
+            for effect in rule.effects:
+                if effect.reward_id not in decimals or (effect.tier_id and effect.tier_id != tier_id):
+                    continue
+                raw = _raw_amount(effect, facts, product_filters)
+                amount = raw.quantize(Decimal(1).scaleb(-decimals[effect.reward_id]), rounding=ROUND_DOWN)
                 if amount > 0:
-                    grants.append(Grant(campaign.id, rule["id"], reward_id, amount, effect.get("expiration")))
+                    grants.append(Grant(campaign.id, rule.id, effect.reward_id, min(amount, MAX_AMOUNT),
+                                        effect.expiration))
     return grants
 
 
-# ---- validation at save time -----------------------------------------------------------------
+# ---- validation at save time ---------------------------------------------------------------------------
 
 
-def _check_value(ftype: str, operator: str, value: Any) -> str | None:
-    if operator in LIST_OPERATORS:
-        if not isinstance(value, list) or not value:
-            return f"operator {operator} needs a non-empty list"
-        for item in value:
-            problem = _check_value(ftype, "eq", item)
-            if problem:
-                return problem
-        return None
+def _scalar_problem(ftype: str, value: Any) -> str | None:
     if isinstance(value, (list, dict)) or value is None:
-        return f"operator {operator} needs a single value"
-    if ftype == NUMBER and (isinstance(value, bool) or _num(value) is None):
+        return "value must be a single value"
+    if ftype == NUMBER and (isinstance(value, bool) or _num(value) is None or isinstance(value, str)):
         return "value must be a number for this field"
     if ftype == STRING and not isinstance(value, str):
         return "value must be a string for this field"
-    if operator in ORDERED_OPERATORS and ftype == ANY and _num(value) is None and not isinstance(value, str):
-        return f"operator {operator} needs a number or a string"
+    if isinstance(value, str) and len(value) > 255:
+        return "value is longer than 255 characters"
     return None
 
 
-def validate_rules(rules: Any, reward_ids: set[str]) -> dict[str, str]:
+def condition_problem(ftype: str, operator: str, value: Any) -> str | None:
+    """Why this operator and value do not fit a field of this type, or None."""
+    if operator == "exists":
+        return None if isinstance(value, bool) else "operator exists needs true or false"
+    if operator in ("in", "not_in"):
+        if not isinstance(value, list) or not value or len(value) > 1000:
+            return f"operator {operator} needs a non-empty list (at most 1000 values)"
+        return next((p for p in (_scalar_problem(ftype, v) for v in value) if p), None)
+    if operator == "between":
+        if ftype == STRING:
+            return "operator between needs a number field"
+        if (not isinstance(value, list) or len(value) != 2 or any(isinstance(v, (bool, str)) for v in value)
+                or any(_num(v) is None for v in value)):
+            return "operator between needs a list of two numbers [low, high]"
+        if _num(value[0]) > _num(value[1]):
+            return "operator between needs low <= high"
+        return None
+    if operator in ORDERED and ftype == STRING:
+        return f"operator {operator} needs a number field"
+    if operator == "contains" and ftype == NUMBER:
+        return "operator contains needs a text or tag field"
+    if operator == "contains" and not isinstance(value, str) and ftype == STRING:
+        return "value must be a string for this field"
+    if operator in ORDERED and ftype == ANY and (isinstance(value, bool) or _num(value) is None
+                                                 or isinstance(value, str)):
+        return f"operator {operator} needs a number"
+    return _scalar_problem(ftype, value)
+
+
+def validate_rules(rules: Any, reward_ids: set[str], tier_ids: set[str] | None = None) -> dict[str, str]:
     """Problems with a campaign's rules as {"rules[0].conditions[1][0].field": "..."}; {} if none."""
     errors: dict[str, str] = {}
     if not isinstance(rules, list):
         return {"rules": "must be a list of rules"}
+    if len(rules) > 100:
+        return {"rules": "at most 100 rules"}
     for r_index, rule in enumerate(rules):
         where = f"rules[{r_index}]"
         if not isinstance(rule, dict):
@@ -230,9 +467,11 @@ def validate_rules(rules: Any, reward_ids: set[str]) -> dict[str, str]:
         unknown = set(rule) - {"id", "conditions", "effects"}
         if unknown:
             errors[where] = f"unknown keys: {', '.join(sorted(unknown))}"
+        if "id" in rule and (not isinstance(rule["id"], str) or not 0 < len(rule["id"]) <= 64):
+            errors[f"{where}.id"] = "must be a string of 1 to 64 characters"
         groups = rule.get("conditions", [])
-        if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
-            errors[f"{where}.conditions"] = "must be a list of groups (lists) of conditions"
+        if not isinstance(groups, list) or not all(isinstance(g, list) and g for g in groups):
+            errors[f"{where}.conditions"] = "must be a list of non-empty groups (lists) of conditions"
             groups = []
         for g_index, group in enumerate(groups):
             for c_index, cond in enumerate(group):
@@ -240,16 +479,16 @@ def validate_rules(rules: Any, reward_ids: set[str]) -> dict[str, str]:
                 if not isinstance(cond, dict) or set(cond) != {"field", "operator", "value"}:
                     errors[cwhere] = "must be {field, operator, value}"
                     continue
-                ftype = field_type(str(cond["field"]))
-                if ftype is None:
+                spec = field_spec(cond["field"])
+                if spec is None:
                     errors[f"{cwhere}.field"] = f"unknown field {cond['field']!r}"
                     continue
-                if cond["operator"] not in OPERATORS:
+                if cond["operator"] not in OPERATORS and cond["operator"] != "exists":
                     errors[f"{cwhere}.operator"] = (
-                        f"unknown operator {cond['operator']!r}; one of {', '.join(OPERATORS)}"
+                        f"unknown operator {cond['operator']!r}; one of {', '.join([*OPERATORS, 'exists'])}"
                     )
                     continue
-                problem = _check_value(ftype, cond["operator"], cond["value"])
+                problem = condition_problem(spec.type, cond["operator"], cond["value"])
                 if problem:
                     errors[f"{cwhere}.value"] = problem
         effects = rule.get("effects")
@@ -257,14 +496,20 @@ def validate_rules(rules: Any, reward_ids: set[str]) -> dict[str, str]:
             errors[f"{where}.effects"] = "must be a non-empty list of effects"
             continue
         for e_index, effect in enumerate(effects):
-            errors.update(_validate_effect(effect, f"{where}.effects[{e_index}]", reward_ids))
+            errors.update(_validate_effect(effect, f"{where}.effects[{e_index}]", reward_ids, tier_ids))
     return errors
 
 
 EFFECT_KEYS = {"reward_id", "kind", "amount", "basis", "per", "tier_id", "expiration"}
+EFFECT_KINDS = ("FIXED", "PER_VALUE", "PER_PRODUCT")
 
 
-def _validate_effect(effect: Any, where: str, reward_ids: set[str]) -> dict[str, str]:
+def _amount_problem(value: Any) -> bool:
+    number = None if isinstance(value, (bool, str)) else _num(value)
+    return number is None or number <= 0 or number > MAX_AMOUNT or number.as_tuple().exponent < -4
+
+
+def _validate_effect(effect: Any, where: str, reward_ids: set[str], tier_ids: set[str] | None) -> dict[str, str]:
     if not isinstance(effect, dict):
         return {where: "must be an object"}
     errors = {}
@@ -272,21 +517,22 @@ def _validate_effect(effect: Any, where: str, reward_ids: set[str]) -> dict[str,
     if unknown:
         errors[where] = f"unknown keys: {', '.join(sorted(unknown))}"
     if str(effect.get("reward_id")) not in reward_ids:
-        errors[f"{where}.reward_id"] = f"unknown reward {effect.get('reward_id')!r}"
+        errors[f"{where}.reward_id"] = f"unknown reward {effect.get('reward_id')!r} (for this brand)"
     if effect.get("kind") not in EFFECT_KINDS:
         errors[f"{where}.kind"] = f"unknown kind {effect.get('kind')!r}; one of {', '.join(EFFECT_KINDS)}"
-    amount = _num(effect.get("amount"))
-    if amount is None or amount <= 0 or amount > Decimal(10) ** 12 or amount.as_tuple().exponent < -4:
+    if _amount_problem(effect.get("amount")):
         errors[f"{where}.amount"] = "must be a number above 0, at most 10^12, with at most 4 decimals"
     if effect.get("kind") == "PER_VALUE":
-        per = _num(effect.get("per", 1))
-        if per is None or per <= 0 or per > Decimal(10) ** 12:
-            errors[f"{where}.per"] = "must be a number above 0"
+        if "per" in effect and _amount_problem(effect.get("per")):
+            errors[f"{where}.per"] = "must be a number above 0, at most 10^12, with at most 4 decimals"
         if effect.get("basis") not in (None, *BASES):
             errors[f"{where}.basis"] = f"must be one of {', '.join(BASES)}"
+    elif effect.get("basis") is not None or effect.get("per") is not None:
+        errors[f"{where}.basis"] = "basis and per apply to PER_VALUE effects only"
     expiration = effect.get("expiration")
     if expiration is not None and (not isinstance(expiration, str) or not EXPIRATION_RE.match(expiration)):
         errors[f"{where}.expiration"] = 'must be like "30/days", "12/months", "1/years", or null'
-    if effect.get("tier_id") is not None:
-        errors[f"{where}.tier_id"] = "tiers are not supported yet"
+    tier_id = effect.get("tier_id")
+    if tier_id is not None and (tier_ids is None or str(tier_id) not in tier_ids):
+        errors[f"{where}.tier_id"] = f"unknown tier {tier_id!r}"
     return errors

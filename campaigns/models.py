@@ -5,9 +5,9 @@ import secrets
 import uuid
 from decimal import Decimal
 
-from django.core.validators import MaxValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from core.models import TimeStampedModel
 
@@ -83,6 +83,33 @@ class EventType(TimeStampedModel):
         return self.name
 
 
+class Tier(TimeStampedModel):
+    """A level of membership. Every customer starts in the base tier (level 1, created by the
+    migration). `entry_conditions` uses the rule condition format (groups of conditions on
+    `customer.*` fields, read after the event); the highest level whose conditions hold is the
+    customer's tier."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    level = models.PositiveSmallIntegerField(unique=True, validators=[MinValueValidator(1), MaxValueValidator(10)])
+    entry_conditions = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["level"]
+        constraints = [models.CheckConstraint(condition=Q(level__gte=1) & Q(level__lte=10), name="tier_level_1_10")]
+
+    def __str__(self) -> str:
+        return f"{self.level}. {self.name}"
+
+
+class ProgrammeVersion(models.Model):
+    """One row whose number changes on every change to campaigns, rewards, tiers or event types:
+    each process keeps its compiled programme until this number changes (campaigns.cache)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+
+
 class Campaign(TimeStampedModel):
     class Type(models.TextChoices):
         BEHAVIOR = "BEHAVIOR"
@@ -101,6 +128,9 @@ class Campaign(TimeStampedModel):
     start_date = models.DateTimeField()
     end_date = models.DateTimeField(null=True, blank=True)
     budget = amount_field(null=True, blank=True)
+    budget_used = amount_field(default=0, editable=False)  # granted, held grants included
+    # at most `count` rewarded events per customer per `period` (lifetime, day, week, month)
+    limit = models.JSONField(null=True, blank=True)
     # [{"id": str, "conditions": [[{field, operator, value}, ...], ...], "effects": [{...}]}]
     rules = models.JSONField(default=list)
 
@@ -113,10 +143,17 @@ class Campaign(TimeStampedModel):
                 name="campaign_end_after_start",
             ),
             models.CheckConstraint(condition=Q(budget__isnull=True) | Q(budget__gte=0), name="campaign_budget_gte_0"),
+            models.CheckConstraint(
+                condition=Q(budget_used__gte=0) & (Q(budget__isnull=True) | Q(budget_used__lte=F("budget"))),
+                name="campaign_budget_never_exceeded",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def has_started(self, now) -> bool:
+        return self.start_date <= now
 
     def derived_status(self, now) -> str:
         """RUNNING, PAUSED, SCHEDULED or FINISHED from status and dates."""

@@ -30,9 +30,9 @@ from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from campaigns import cache as programme_cache
 from campaigns.engine import evaluate
 from campaigns.models import Brand, EventType, Reward
-from campaigns.selectors import running_campaigns
 from core.clock import db_now
 from core.exceptions import (
     BusinessRuleError,
@@ -43,6 +43,7 @@ from core.exceptions import (
     NotFound,
 )
 from core.json import jsonable
+from events import rules as campaign_rules
 from events.models import Event, EventTransition
 from wallets import services as wallet_services
 from wallets.ledger import Ledger
@@ -184,13 +185,19 @@ def _apply_emit(event, event_type, payload, redemptions, now, insert, source, ac
     _check_placement(redemptions)
     hold = not event.fulfilled
     wallet = wallet_services.wallet_lock(customer_id=event.customer_id)
-    customer = Customer.objects.only("id", "tags", "registration_date").get(pk=event.customer_id)
+    customer = Customer.objects.only("id", "tags", "registration_date", "tier_id").get(pk=event.customer_id)
     ledger = Ledger(wallet=wallet, event_id=event.id, now=now)
+    version = programme_cache.current_version()
     grants = []
     if not event_type.tracking_only:
-        campaigns, decimals = running_campaigns(brand_id=event.brand_id, trigger=event_type.pk, at=event.issued_at)
+        campaigns, decimals = programme_cache.running_campaigns(
+            brand_id=event.brand_id, trigger=event_type.pk, at=event.issued_at, version=version)
+        campaigns = campaign_rules.within_limits(campaigns, wallet=wallet, customer_id=event.customer_id,
+                                                 at=event.issued_at)
         if campaigns:
-            grants = evaluate(campaigns, _context(event, payload, customer), decimals)
+            facts = campaign_rules.facts_for(event_type=event_type.pk, payload=payload, customer=customer,
+                                             version=version, at=event.issued_at)
+            grants = campaign_rules.within_budgets(evaluate(campaigns, facts, decimals), campaigns, decimals)
     reward_ids = {g.reward_id for g in grants} | {r.reward_id for r in redemptions}
     ledger.rewards = {str(k): v for k, v in Reward.objects.in_bulk(list(reward_ids)).items()} if reward_ids else {}
     lines = wallet_services.wallet_accumulate(
@@ -210,16 +217,8 @@ def _apply_emit(event, event_type, payload, redemptions, now, insert, source, ac
     else:
         event.save()
         _record(event, Status.PROCESSING, event.status, now, source, actor, "")
-
-
-def _context(event: Event, payload: dict, customer: Customer) -> dict:
-    """What campaign conditions see. `customer` is read as it stood before this event."""
-    return {
-        "event": {"type": event.type_id, "platform": payload.get("platform"), "tags": payload.get("tags") or {}},
-        "order": payload.get("order") or {},
-        "product": payload.get("product") or {},
-        "customer": {"tags": customer.tags or {}},
-    }
+    if not hold:
+        campaign_rules.tier_update(customer=customer, event=event, now=now, version=version, upgrade_only=True)
 
 
 def _redemptions(payload: dict) -> list[Redemption]:
@@ -317,6 +316,7 @@ def event_fulfill(*, event_id, source: str = "api", actor=None) -> Event:
         _metrics(event, event.data, sign=1)
         event.fulfilled = True
         _move(event, ledger.wallet.pk, Status.RESOLVED, now, source, actor, "")
+        campaign_rules.tier_update(customer=_customer(event), event=event, now=now, upgrade_only=True)
     return event
 
 
@@ -336,15 +336,18 @@ def event_reverse(*, event_id, reason: str, source: str = "api", actor=None) -> 
             _cancel_queued(event, now, source, actor, reason)
         elif event.status == Status.PENDING and not event.fulfilled:
             ledger = _ledger_for(event, now)
+            campaign_rules.budgets_give_back(event_id=event.pk)
             wallet_services.wallet_release(ledger=ledger, drop_state=WalletLine.State.REVERSED)
             ledger.flush()
             _move(event, ledger.wallet.pk, Status.CANCELLED, now, source, actor, reason)
         elif event.status == Status.RESOLVED:
             ledger = _ledger_for(event, now)
+            campaign_rules.budgets_give_back(event_id=event.pk)
             wallet_services.wallet_reverse(ledger=ledger)
             ledger.flush()
             _metrics(event, event.data, sign=-1)
             _move(event, ledger.wallet.pk, Status.REVERSED, now, source, actor, reason)
+            campaign_rules.tier_update(customer=_customer(event), event=event, now=now, upgrade_only=False)
         else:
             event.ensure_can_become(Status.REVERSED, action="reverse")
     return event
@@ -371,6 +374,7 @@ def event_expire_due(*, now: datetime | None = None, batch_size: int | None = No
             stamp = now or timezone.now()
             for event in batch:
                 ledger = _ledger_for(event, stamp)
+                campaign_rules.budgets_give_back(event_id=event.pk)
                 wallet_services.wallet_release(ledger=ledger, drop_state=WalletLine.State.EXPIRED)
                 ledger.flush()
                 _move(event, ledger.wallet.pk, Status.EXPIRED, stamp, source, None, "reservation window ended")
@@ -408,6 +412,10 @@ def _ledger_for(event: Event, now: datetime) -> Ledger:
         pk__in=Transaction.objects.filter(event_id=event.id).values("reward_id"))
     ledger.rewards = {str(r.pk): r for r in Reward.objects.filter(touched)}
     return ledger
+
+
+def _customer(event: Event) -> Customer:
+    return Customer.objects.only("id", "tags", "registration_date", "tier_id").get(pk=event.customer_id)
 
 
 def _metrics(event: Event, payload: dict, *, sign: int) -> None:

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from campaigns.models import Brand, Campaign, Reward, amount_field
+from campaigns.models import Brand, Campaign, Reward, Tier, amount_field
 from core.models import TimeStampedModel
 
 
@@ -27,6 +27,7 @@ class Customer(TimeStampedModel):
     tags = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     registration_date = models.DateTimeField(default=timezone.now)
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
 
     class Meta:
         ordering = ["created_at"]

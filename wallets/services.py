@@ -26,6 +26,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 
 from campaigns.engine import Grant, expiration_date
+from campaigns.models import Tier
 from core.exceptions import Conflict, InsufficientBalance
 from wallets.ledger import ZERO, Ledger, lines_by_id
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
@@ -38,7 +39,8 @@ def customer_register(*, id: str, name: str = "", email: str = "", status: str =
                       tags: dict | None = None, metadata: dict | None = None,
                       registration_date: datetime | None = None) -> Customer:
     """Create a customer and its one wallet together. Raises Conflict if the id is taken."""
-    fields = {"name": name, "email": email, "status": status, "tags": tags or {}, "metadata": metadata or {}}
+    fields = {"name": name, "email": email, "status": status, "tags": tags or {}, "metadata": metadata or {},
+              "tier": Tier.objects.order_by("level").first()}
     if registration_date is not None:
         fields["registration_date"] = registration_date
     try:

@@ -1,0 +1,94 @@
+"""The compiled programme, cached per process between requests.
+
+Every change to a brand, reward, tier, event type or campaign (API, admin or shell: a post_save /
+post_delete signal) gives `ProgrammeVersion.version` a new value in the same transaction. Each emit reads
+that number (one indexed query) and recompiles only when it moved, so an edit is seen by the
+very next event in every process, and an unchanged programme costs no compilation.
+"""
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+
+from campaigns.engine import CompiledCampaign, compile_campaign, compile_condition
+from campaigns.models import Campaign, ProgrammeVersion, Reward, Tier
+
+_lock = threading.Lock()
+_campaigns: dict[tuple, tuple[int, list[CompiledCampaign], dict[str, int]]] = {}
+_tiers: dict[str, tuple[int, list]] = {}
+
+
+def current_version() -> int:
+    return ProgrammeVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def bump_version() -> None:
+    """Called on every change to the programme, inside the changing transaction. The new
+    version is random rather than +1, so a rolled-back change can never be mistaken for a later
+    one that happens to reach the same number."""
+    new = secrets.randbits(62) + 1
+    if not ProgrammeVersion.objects.filter(pk=1).update(version=new):
+        ProgrammeVersion.objects.update_or_create(pk=1, defaults={"version": new})
+
+
+def running_campaigns(*, brand_id: str, trigger: str, at: datetime,
+                      version: int | None = None) -> tuple[list[CompiledCampaign], dict[str, int]]:
+    """The ACTIVE behaviour campaigns of this brand (or global) for this trigger whose window
+    holds `at`, compiled, and the decimals of every reward they grant."""
+    version = current_version() if version is None else version
+    key = (brand_id, trigger)
+    entry = _campaigns.get(key)
+    if entry is None or entry[0] != version:
+        entry = (version, *_load_campaigns(brand_id, trigger))
+        with _lock:
+            _campaigns[key] = entry
+    return [c for c in entry[1] if c.runs_at(at)], entry[2]
+
+
+def _load_campaigns(brand_id: str, trigger: str) -> tuple[list[CompiledCampaign], dict[str, int]]:
+    rows = list(
+        Campaign.objects.filter(Q(brand_id=brand_id) | Q(brand__isnull=True), trigger_id=trigger,
+                                status=Campaign.Status.ACTIVE, type=Campaign.Type.BEHAVIOR)
+        .order_by("created_at", "id")
+        .values("id", "brand_id", "rules", "budget", "limit", "start_date", "end_date")
+    )
+    reward_ids = {str(e["reward_id"]) for c in rows for r in c["rules"] for e in r.get("effects", [])}
+    decimals = {str(pk): d for pk, d in Reward.objects.filter(pk__in=reward_ids).values_list("pk", "decimals")} \
+        if reward_ids else {}
+    return [compile_campaign(**row) for row in rows], decimals
+
+
+@dataclass(frozen=True)
+class CompiledTier:
+    id: str
+    level: int
+    groups: tuple
+
+    def qualifies(self, facts) -> bool:
+        return not self.groups or any(all(check(facts) for check in group) for group in self.groups)
+
+
+def tiers(*, version: int | None = None) -> list[CompiledTier]:
+    """Every tier, highest level first, with compiled entry conditions."""
+    version = current_version() if version is None else version
+    entry = _tiers.get("all")
+    if entry is None or entry[0] != version:
+        compiled = [
+            CompiledTier(str(t.pk), t.level,
+                         tuple(tuple(compile_condition(c) for c in group) for group in t.entry_conditions or []))
+            for t in Tier.objects.order_by("-level")
+        ]
+        entry = (version, compiled)
+        with _lock:
+            _tiers["all"] = entry
+    return entry[1]
+
+
+def clear() -> None:
+    with _lock:
+        _campaigns.clear()
+        _tiers.clear()
