@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from campaigns.models import ApiKey, Brand, Campaign, EventType, Reward
+from campaigns.models import ApiKey, Brand, Campaign, EventType, Reward, Tier
 
 
 @admin.register(Brand)
@@ -37,3 +37,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # keys are created with `manage.py create_api_key`, which shows the key once
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    list_display = ("level", "name", "id")
+    ordering = ("level",)

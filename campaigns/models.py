@@ -129,6 +129,7 @@ class Campaign(TimeStampedModel):
     end_date = models.DateTimeField(null=True, blank=True)
     budget = amount_field(null=True, blank=True)
     budget_used = amount_field(default=0, editable=False)  # granted, held grants included
+    was_active = models.BooleanField(default=False, editable=False)  # has ever been ACTIVE
     # at most `count` rewarded events per customer per `period` (lifetime, day, week, month)
     limit = models.JSONField(null=True, blank=True)
     # [{"id": str, "conditions": [[{field, operator, value}, ...], ...], "effects": [{...}]}]
@@ -152,8 +153,9 @@ class Campaign(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
-    def has_started(self, now) -> bool:
-        return self.start_date <= now
+    def is_frozen(self, now) -> bool:
+        """Started: it has been ACTIVE and its start has passed. Its rules are then frozen."""
+        return (self.was_active or self.status == self.Status.ACTIVE) and self.start_date <= now
 
     def derived_status(self, now) -> str:
         """RUNNING, PAUSED, SCHEDULED or FINISHED from status and dates."""

@@ -2,7 +2,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api import AuthorizeView, BrandViewSet, CampaignViewSet, RewardViewSet
+from campaigns.api import AuthorizeView, BrandViewSet, CampaignViewSet, EventTypeViewSet, RewardViewSet, TierViewSet
 from events.api import EventViewSet
 from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
 
@@ -12,6 +12,8 @@ router.register("behavior/events", EventViewSet, basename="event")
 router.register("brands", BrandViewSet, basename="brand")
 router.register("rewards", RewardViewSet, basename="reward")
 router.register("campaigns", CampaignViewSet, basename="campaign")
+router.register("tiers", TierViewSet, basename="tier")
+router.register("event-types", EventTypeViewSet, basename="event-type")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register(r"customers/(?P<customer_id>[^/\x00]+)/transactions", CustomerTransactionViewSet,
                 basename="customer-transaction")

@@ -25,13 +25,23 @@ class CustomerIn(StrictSerializer):
     registration_date = AwareDateTimeField(required=False)
 
 
+class CustomerPatch(StrictSerializer):
+    name = StrictCharField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=255)
+    status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
+    tags = JSONObjectField(required=False)
+    metadata = JSONObjectField(required=False)
+
+
 def customer_out(customer: Customer, brands: set[str] | None = None) -> dict:
     now = timezone.now()
     return {
         "customer": jsonable({
             "id": customer.id, "name": customer.name, "email": customer.email, "status": customer.status,
             "tags": customer.tags, "metadata": customer.metadata, "registration_date": customer.registration_date,
-            "tier_id": None, "metrics": customer_metrics(customer_id=customer.id, now=now),
+            "tier_id": customer.tier_id, "tier": None if customer.tier is None else {
+                "id": customer.tier_id, "name": customer.tier.name, "level": customer.tier.level},
+            "metrics": customer_metrics(customer_id=customer.id, now=now),
             "created_at": customer.created_at,
         }),
         "wallet": wallet_summary(wallet_id=customer.wallet.pk, now=now, brands=brands),
@@ -39,7 +49,7 @@ def customer_out(customer: Customer, brands: set[str] | None = None) -> dict:
 
 
 class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
-    queryset = Customer.objects.select_related("wallet")
+    queryset = Customer.objects.select_related("wallet", "tier")
     lookup_value_regex = "[^/\x00]+"  # PostgreSQL text cannot hold NUL: such an id is simply unknown
     filterset_fields = ["status", "email"]
 
@@ -56,11 +66,20 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
     def retrieve(self, request, pk=None):
         return Response(customer_out(self.get_object(), allowed_brands(request)))
 
+    def partial_update(self, request, pk=None):
+        """Name, email, status and metadata are replaced; `tags` are merged into the customer's
+        tags (a key set to null is removed)."""
+        customer = self.get_object()
+        data = CustomerPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.customer_update(customer_id=customer.pk, **data.validated_data)
+        return Response(customer_out(self.get_queryset().get(pk=customer.pk), allowed_brands(request)))
+
     def create(self, request):
         data = CustomerIn(data=request.data)
         data.is_valid(raise_exception=True)
         customer = services.customer_register(**data.validated_data)
-        return Response(customer_out(Customer.objects.select_related("wallet").get(pk=customer.pk),
+        return Response(customer_out(self.get_queryset().get(pk=customer.pk),
                                      allowed_brands(request)), status=201)
 
 

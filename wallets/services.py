@@ -52,6 +52,23 @@ def customer_register(*, id: str, name: str = "", email: str = "", status: str =
     return customer
 
 
+def customer_update(*, customer_id: str, tags: dict | None = None, **fields) -> Customer:
+    """Replace the given fields; merge `tags` (a key set to None is removed). Locks the
+    customer's wallet first, as every write to a customer does, so a tag change and an event
+    being evaluated never interleave."""
+    with transaction.atomic():
+        wallet_lock(customer_id=customer_id)
+        customer = Customer.objects.get(pk=customer_id)
+        if tags is not None:
+            merged = {**(customer.tags or {}), **tags}
+            fields["tags"] = {key: value for key, value in merged.items() if value is not None}
+        for name, value in fields.items():
+            setattr(customer, name, value)
+        if fields:
+            customer.save(update_fields=[*fields, "updated_at"])
+    return customer
+
+
 def wallet_lock(*, customer_id: str) -> Wallet:
     """Lock and return the customer's wallet row (the lock every balance change holds)."""
     return Wallet.objects.select_for_update().get(customer_id=customer_id)
