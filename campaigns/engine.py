@@ -76,6 +76,12 @@ class EventFacts:
         self._metrics = None
         issued = payload.get("issued_at")
         self.issued_local = timezone.localtime(issued) if isinstance(issued, datetime) else None
+        # Each field is read once per event, however many campaigns test it.
+        self._values: dict[str, Any] = {}
+        self._columns: dict[str, tuple] = {}
+        self._quantities: tuple | None = None
+        self._masks: dict[tuple, frozenset] = {}
+        self._indexes: dict[str, dict] = {}
 
     def metrics(self) -> dict:
         if self._metrics is None:
@@ -85,6 +91,47 @@ class EventFacts:
     def quantity(self, product: dict) -> Decimal:
         amount = _num(product.get("amount"))
         return Decimal(1) if amount is None else amount
+
+    def quantities(self) -> tuple:
+        if self._quantities is None:
+            self._quantities = tuple(self.quantity(p) for p in self.products)
+        return self._quantities
+
+    def value(self, name: str, spec: FieldSpec) -> Any:
+        """The field's value, numbers as Decimal, MISSING when absent (memoised)."""
+        try:
+            return self._values[name]
+        except KeyError:
+            pass
+        value = spec.get(self)
+        if value is None:
+            value = MISSING
+        elif spec.type == NUMBER and value is not MISSING:
+            number = None if isinstance(value, bool) else _num(value)
+            value = MISSING if number is None else number
+        self._values[name] = value
+        return value
+
+    def column_index(self, name: str, spec: FieldSpec) -> dict:
+        """value -> indexes of the products holding it (memoised)."""
+        try:
+            return self._indexes[name]
+        except KeyError:
+            index: dict = {}
+            for i, value in enumerate(self.column(name, spec)):
+                if isinstance(value, str):
+                    index.setdefault(value, []).append(i)
+            self._indexes[name] = index
+            return index
+
+    def column(self, name: str, spec: FieldSpec) -> tuple:
+        """The field read on every product of the order (memoised)."""
+        try:
+            return self._columns[name]
+        except KeyError:
+            column = tuple(MISSING if (v := spec.product_level(p)) is None else v for p in self.products)
+            self._columns[name] = column
+            return column
 
 
 def _tag(container: Callable[[EventFacts], dict | None], key: str) -> Callable[[EventFacts], Any]:
@@ -235,59 +282,99 @@ NEGATIVE = {"ne", "not_in"}
 ORDERED = {"gt", "gte", "lt", "lte"}
 
 
+def _expected(ftype: str, operator: str, raw: Any) -> Any:
+    if operator in ("in", "not_in"):
+        return [_coerce(ftype, item) for item in raw]
+    if operator == "between":
+        return (_num(raw[0]), _num(raw[1]))
+    return _coerce(ftype, raw)
+
+
+def _make_test(ftype: str, operator: str, expected: Any) -> Callable[[Any], bool]:
+    """A one-argument test of a present value, specialised for the field's type: numbers
+    arrive as Decimal, strings as str, so the common cases are plain comparisons."""
+    if ftype in (NUMBER, STRING):
+        if operator == "eq":
+            return lambda a: a == expected
+        if operator == "ne":
+            return lambda a: a != expected
+        if operator in ("in", "not_in"):
+            members = frozenset(expected)
+            if operator == "in":
+                return lambda a: isinstance(a, (str, Decimal)) and a in members
+            return lambda a: not (isinstance(a, (str, Decimal)) and a in members)
+    if ftype == NUMBER:
+        if operator == "between":
+            low, high = expected
+            return lambda a: low <= a <= high
+        compare = {"gt": Decimal.__gt__, "gte": Decimal.__ge__, "lt": Decimal.__lt__, "lte": Decimal.__le__}[operator]
+        return lambda a: compare(a, expected)
+    test = OPERATORS[operator]
+    return lambda a: test(a, expected)
+
+
 def compile_condition(condition: dict) -> Callable[[EventFacts], bool]:
-    spec = field_spec(condition["field"])
-    operator, raw = condition["operator"], condition["value"]
+    name, operator, raw = condition["field"], condition["operator"], condition["value"]
+    spec = field_spec(name)
+    if spec.many:
+        if operator == "exists":
+            wanted = bool(raw)
+            return lambda facts: any(v is not MISSING for v in facts.column(name, spec)) == wanted
+        test = _make_test(spec.type, operator, _expected(spec.type, operator, raw))
+        if operator in NEGATIVE:
+            return lambda facts: all(v is MISSING or test(v) for v in facts.column(name, spec))
+        return lambda facts: any(v is not MISSING and test(v) for v in facts.column(name, spec))
     if operator == "exists":
         wanted = bool(raw)
-        if spec.many:
-            return lambda facts: any(v is not MISSING and v is not None for v in spec.get(facts)) == wanted
-        return lambda facts: (spec.get(facts) not in (MISSING, None)) == wanted
-    if operator in ("in", "not_in"):
-        expected: Any = [_coerce(spec.type, item) for item in raw]
-    elif operator == "between":
-        expected = (_num(raw[0]), _num(raw[1]))
-    else:
-        expected = _coerce(spec.type, raw)
-    test = OPERATORS[operator]
-
-    if spec.many:
-        if operator in NEGATIVE:
-            return lambda facts: all(v in (MISSING, None) or test(v, expected) for v in spec.get(facts))
-        return lambda facts: any(v not in (MISSING, None) and test(v, expected) for v in spec.get(facts))
+        return lambda facts: (facts.value(name, spec) is not MISSING) == wanted
+    test = _make_test(spec.type, operator, _expected(spec.type, operator, raw))
 
     def holds(facts: EventFacts) -> bool:
-        actual = spec.get(facts)
-        return actual is not MISSING and actual is not None and test(actual, expected)
+        actual = facts.value(name, spec)
+        return actual is not MISSING and test(actual)
 
     return holds
 
 
-def compile_product_filter(condition: dict) -> Callable[[dict], bool] | None:
-    """The condition applied to one product (for PER_PRODUCT), or None if it is not about products."""
-    spec = field_spec(condition["field"])
+def compile_product_filter(condition: dict) -> Callable[[EventFacts], frozenset] | None:
+    """The condition applied to each product of the order (for PER_PRODUCT): the set of the
+    indexes of the products that satisfy it, memoised per event; None if the condition is not
+    about products. A product without the field passes only ne / not_in / exists:false."""
+    name, operator, raw = condition["field"], condition["operator"], condition["value"]
+    spec = field_spec(name)
     if spec.product_level is None:
         return None
-    operator = condition["operator"]
-    if operator == "exists":
-        wanted = bool(condition["value"])
-        return lambda p: (spec.product_level(p) not in (MISSING, None)) == wanted
-    raw = condition["value"]
-    if operator in ("in", "not_in"):
-        expected: Any = [_coerce(spec.type, item) for item in raw]
-    elif operator == "between":
-        expected = (_num(raw[0]), _num(raw[1]))
+    key = (name, operator, repr(raw))
+    if operator in ("eq", "in") and spec.type == STRING:
+        wanted = [raw] if operator == "eq" else raw
+
+        def mask(facts: EventFacts) -> frozenset:  # via the column's value -> indexes map
+            where = facts.column_index(name, spec)
+            return frozenset(i for value in wanted for i in where.get(value, ()))
     else:
-        expected = _coerce(spec.type, raw)
-    test = OPERATORS[operator]
+        if operator == "exists":
+            present = bool(raw)
 
-    def holds(product: dict) -> bool:
-        actual = spec.product_level(product)
-        if actual is MISSING or actual is None:
-            return operator in NEGATIVE
-        return test(actual, expected)
+            def test_one(actual):
+                return (actual is not MISSING) == present
+        else:
+            test = _make_test(spec.type, operator, _expected(spec.type, operator, raw))
+            negative = operator in NEGATIVE
 
-    return holds
+            def test_one(actual):
+                return negative if actual is MISSING else test(actual)
+
+        def mask(facts: EventFacts) -> frozenset:
+            return frozenset(i for i, actual in enumerate(facts.column(name, spec)) if test_one(actual))
+
+    def memoised(facts: EventFacts) -> frozenset:
+        try:
+            return facts._masks[key]
+        except KeyError:
+            result = facts._masks[key] = mask(facts)
+            return result
+
+    return memoised
 
 
 # ---- effects ------------------------------------------------------------------------------------------
@@ -377,10 +464,13 @@ def _raw_amount(effect: CompiledEffect, facts: EventFacts, product_filters: tupl
             return Decimal(0)
         return (basis / effect.per).to_integral_value(rounding=ROUND_DOWN) * effect.amount
     # PER_PRODUCT
-    quantity = sum(
-        (facts.quantity(p) for p in facts.products if all(check(p) for check in product_filters)), Decimal(0)
-    )
-    return quantity * effect.amount
+    quantities = facts.quantities()
+    if not product_filters:
+        return sum(quantities, Decimal(0)) * effect.amount
+    matching = product_filters[0](facts)
+    for check in product_filters[1:]:
+        matching = matching & check(facts)
+    return sum((quantities[i] for i in matching), Decimal(0)) * effect.amount
 
 
 def evaluate(campaigns: list[CompiledCampaign], facts: EventFacts, decimals: dict[str, int]) -> list[Grant]:
