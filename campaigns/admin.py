@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from campaigns.forms import CampaignAdminForm, TierAdminForm
 from campaigns.models import ApiKey, Brand, Campaign, EventType, Reward, Tier
 
 
@@ -24,7 +25,9 @@ class EventTypeAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "brand", "trigger", "status", "start_date", "end_date", "budget")
+    form = CampaignAdminForm
+    list_display = ("name", "brand", "trigger", "status", "start_date", "end_date", "budget", "budget_used")
+    readonly_fields = ("budget_used", "was_active")
     list_filter = ("status", "trigger", "brand")
     search_fields = ("name", "id")
 
@@ -41,5 +44,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
+    form = TierAdminForm
     list_display = ("level", "name", "id")
     ordering = ("level",)

@@ -153,6 +153,13 @@ class Campaign(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        if self.status == self.Status.ACTIVE:
+            self.was_active = True
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "was_active"}
+        super().save(*args, **kwargs)
+
     def is_frozen(self, now) -> bool:
         """Started: it has been ACTIVE and its start has passed. Its rules are then frozen."""
         return (self.was_active or self.status == self.Status.ACTIVE) and self.start_date <= now

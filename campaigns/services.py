@@ -112,7 +112,7 @@ def reward_delete(*, reward_id) -> None:
 # ---- tiers ----------------------------------------------------------------------------------------
 
 
-def _tier_condition_errors(conditions) -> dict[str, str]:
+def tier_condition_errors(conditions) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not isinstance(conditions, list) or not all(isinstance(g, list) and g for g in conditions):
         return {"entry_conditions": "must be a list of non-empty groups (lists) of conditions"}
@@ -138,7 +138,7 @@ def _tier_condition_errors(conditions) -> dict[str, str]:
 def tier_create(*, name: str, level: int, entry_conditions: list | None = None) -> Tier:
     """Raises InvalidInput (conditions), Conflict (level taken)."""
     entry_conditions = entry_conditions or []
-    errors = _tier_condition_errors(entry_conditions)
+    errors = tier_condition_errors(entry_conditions)
     if errors:
         raise InvalidInput(errors)
     try:
@@ -151,7 +151,7 @@ def tier_create(*, name: str, level: int, entry_conditions: list | None = None) 
 def tier_update(*, tier_id, **fields) -> Tier:
     tier = _get(Tier, tier_id, "tier")
     if "entry_conditions" in fields:
-        errors = _tier_condition_errors(fields["entry_conditions"])
+        errors = tier_condition_errors(fields["entry_conditions"])
         if errors:
             raise InvalidInput(errors)
     if "level" in fields and tier.level == 1 and fields["level"] != 1:
@@ -203,7 +203,7 @@ def event_type_delete(*, name: str) -> None:
 # ---- campaigns ----------------------------------------------------------------------------------------
 
 
-def _limit_errors(limit) -> dict[str, str]:
+def limit_errors(limit) -> dict[str, str]:
     if limit is None:
         return {}
     if (not isinstance(limit, dict) or set(limit) != {"count", "period"} or isinstance(limit["count"], bool)
@@ -213,7 +213,7 @@ def _limit_errors(limit) -> dict[str, str]:
     return {}
 
 
-def _rule_errors(rules, brand: Brand | None) -> dict[str, str]:
+def rule_errors(rules, brand: Brand | None) -> dict[str, str]:
     rewards = Reward.objects.filter(brand__isnull=True)
     if brand is not None:
         rewards = rewards | Reward.objects.filter(brand=brand)
@@ -221,7 +221,7 @@ def _rule_errors(rules, brand: Brand | None) -> dict[str, str]:
                           {str(pk) for pk in Tier.objects.values_list("pk", flat=True)})
 
 
-def _with_rule_ids(rules: list) -> list:
+def with_rule_ids(rules: list) -> list:
     out = []
     for rule in rules:
         rule = {**rule, "id": str(rule.get("id") or uuid.uuid4().hex[:12])}
@@ -247,13 +247,13 @@ def campaign_create(*, brand_id: str | None, name: str, trigger: str, start_date
         errors["trigger"] = f"unknown event type {trigger!r}"
     if end_date is not None and end_date < start_date:
         errors["end_date"] = "must not be before start_date"
-    errors.update(_limit_errors(limit))
-    errors.update(_rule_errors(rules, brand))
+    errors.update(limit_errors(limit))
+    errors.update(rule_errors(rules, brand))
     if errors:
         raise InvalidInput(errors)
     return Campaign.objects.create(
         brand=brand, name=name, type=type, status=status, trigger_id=trigger, start_date=start_date,
-        end_date=end_date, budget=budget, limit=limit, rules=_with_rule_ids(rules),
+        end_date=end_date, budget=budget, limit=limit, rules=with_rule_ids(rules),
         was_active=status == Campaign.Status.ACTIVE,
     )
 
@@ -277,13 +277,13 @@ def campaign_update(*, campaign_id, **fields) -> Campaign:
             errors["end_date"] = "must not be before start_date"
         if "budget" in fields and fields["budget"] is not None and fields["budget"] < campaign.budget_used:
             errors["budget"] = f"must not be below what was already granted ({campaign.budget_used})"
-        errors.update(_limit_errors(fields.get("limit")))
+        errors.update(limit_errors(fields.get("limit")))
         if "rules" in fields or "brand_id" in fields:
-            errors.update(_rule_errors(fields.get("rules", campaign.rules), brand))
+            errors.update(rule_errors(fields.get("rules", campaign.rules), brand))
         if errors:
             raise InvalidInput(errors)
         if "rules" in fields:
-            fields["rules"] = _with_rule_ids(fields["rules"])
+            fields["rules"] = with_rule_ids(fields["rules"])
         if "brand_id" in fields:
             fields.pop("brand_id")
             fields["brand"] = brand
