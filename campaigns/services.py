@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from campaigns.engine import ORDERED, condition_problem, field_spec, validate_rules
 from campaigns.models import ApiKey, Brand, Campaign, EventType, Reward, Tier
+from campaigns.redemption import conditions_problems
 from core.exceptions import Conflict, InvalidInput, NotFound
 
 LIMIT_PERIODS = ("lifetime", "day", "week", "month")
@@ -87,6 +88,10 @@ def _brand(brand_id: str | None) -> Brand | None:
 
 def reward_create(*, brand_id: str | None, name: str, type: str, decimals: int = 2,
                   conditions: dict | None = None, attributes: dict | None = None) -> Reward:
+    """Raises InvalidInput for conditions campaigns.redemption does not understand."""
+    errors = conditions_problems(type, conditions or {})
+    if errors:
+        raise InvalidInput(errors)
     return Reward.objects.create(brand=_brand(brand_id), name=name, type=type, decimals=decimals,
                                  conditions=conditions or {}, attributes=attributes or {})
 
@@ -97,6 +102,10 @@ def reward_update(*, reward_id, **fields) -> Reward:
     fixed = {k for k in ("type", "decimals", "brand_id") if k in fields and fields[k] != getattr(reward, k)}
     if fixed:
         raise InvalidInput({k: "cannot change once the reward exists" for k in sorted(fixed)})
+    if "conditions" in fields:
+        errors = conditions_problems(reward.type, fields["conditions"])
+        if errors:
+            raise InvalidInput(errors)
     _save(reward, {k: v for k, v in fields.items() if k in ("name", "conditions", "attributes")})
     return reward
 

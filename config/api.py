@@ -3,7 +3,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from campaigns.api import AuthorizeView, BrandViewSet, CampaignViewSet, EventTypeViewSet, RewardViewSet, TierViewSet
-from events.api import EventViewSet
+from events.api import EventViewSet, RedeemPreviewView
 from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
 
 router = SimpleRouter()
@@ -19,4 +19,8 @@ router.register(r"customers/(?P<customer_id>[^/\x00]+)/transactions", CustomerTr
                 basename="customer-transaction")
 router.register("transactions", TransactionViewSet, basename="transaction")
 
-urlpatterns = [path("auth/authorize", AuthorizeView.as_view(), name="authorize"), *router.urls]
+urlpatterns = [
+    path("auth/authorize", AuthorizeView.as_view(), name="authorize"),
+    path("events/redeem/preview", RedeemPreviewView.as_view(), name="redeem-preview"),
+    *router.urls,
+]

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from campaigns.auth import allowed_brands, check_brand
 from core.json import jsonable
@@ -193,3 +194,23 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         data.is_valid(raise_exception=True)
         return Response(event_out(services.event_reverse(event_id=pk, reason=data.validated_data["reason"],
                                                          source="api")))
+
+
+class PreviewIn(StrictSerializer):
+    customer_id = StrictCharField()
+    brand_id = StrictCharField()
+    type = StrictCharField(max_length=64, required=False)
+    order = OrderIn(required=False)
+    redeem = redeem_list()
+
+
+class RedeemPreviewView(EnvelopeMixin, APIView):
+    """PUT /events/redeem/preview: what the given redemptions would do to the order, each with
+    its result or error; nothing is written (no lock, no ledger row, no event)."""
+
+    @extend_schema(request=PreviewIn, responses={200: dict})
+    def put(self, request):
+        data = PreviewIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        check_brand(request, data.validated_data["brand_id"])
+        return Response(services.redeem_preview(payload=data.validated_data))

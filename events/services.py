@@ -19,6 +19,7 @@ Deadlines are compared on the database's clock (`db_now`, or `Now()` in SQL).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -33,6 +34,7 @@ from django.utils import timezone
 from campaigns import cache as programme_cache
 from campaigns.engine import evaluate
 from campaigns.models import Brand, EventType, Reward
+from campaigns.redemption import redemption_problem
 from core.clock import db_now
 from core.exceptions import (
     BusinessRuleError,
@@ -182,7 +184,7 @@ def _raise_duplicate(event: Event, exc: IntegrityError):
 
 
 def _apply_emit(event, event_type, payload, redemptions, now, insert, source, actor) -> None:
-    _check_placement(redemptions)
+    _check_placement(redemptions, payload)
     hold = not event.fulfilled
     wallet = wallet_services.wallet_lock(customer_id=event.customer_id)
     customer = Customer.objects.only("id", "tags", "registration_date", "tier_id").get(pk=event.customer_id)
@@ -223,7 +225,8 @@ def _apply_emit(event, event_type, payload, redemptions, now, insert, source, ac
 
 def _redemptions(payload: dict) -> list[Redemption]:
     """Every redemption the event asks for, with where it was asked. Unknown rewards are a 400
-    (nothing is stored); where a reward may be redeemed is checked by `_check_placement`."""
+    (nothing is stored); where a reward may be redeemed is checked by `_check_placement`, inside
+    the event's transaction, so that a refusal stores the event FAILED."""
     order = payload.get("order") or {}
     asked: list[tuple[str, dict]] = [(f"redeem[{i}]", item) for i, item in enumerate(payload.get("redeem") or [])]
     asked += [(f"order.redeem[{i}]", item) for i, item in enumerate(order.get("redeem") or [])]
@@ -240,17 +243,68 @@ def _redemptions(payload: dict) -> list[Redemption]:
         if reward is None:
             raise InvalidInput({f"{place}.id": f"unknown reward {str(item['id'])!r}"})
         out.append(Redemption(reward_id=str(reward.pk), amount=Decimal(str(item["amount"])), place=place,
-                              reward_type=reward.type))
+                              reward_type=reward.type, conditions=reward.conditions or {}))
     return out
 
 
-def _check_placement(redemptions: list[Redemption]) -> None:
-    """Inside an order only POINTS may be redeemed for now. A refusal is a 422 and the event is
-    stored FAILED (SPEC section 2: a reward not redeemable there)."""
+def _placement_problem(item: Redemption, order: dict) -> str | None:
+    match = PRODUCT_PLACE.match(item.place)
+    product = (order.get("products") or [])[int(match.group(1))] if match else None
+    return redemption_problem(reward_type=item.reward_type, conditions=item.conditions, path=item.place,
+                              amount=item.amount, order=order, product=product)
+
+
+def _check_placement(redemptions: list[Redemption], payload: dict) -> None:
+    """Each redemption inside the order must be allowed there (campaigns.redemption). A refusal
+    is a 422 naming the place and the reward, and the event is stored FAILED (SPEC section 2)."""
+    order = payload.get("order") or {}
     for item in redemptions:
-        if item.place.startswith("order") and item.reward_type != Reward.Type.POINTS:
-            raise BusinessRuleError(f"{item.place}: reward {item.reward_id} ({item.reward_type}) cannot be redeemed there",
-                                    code="reward_not_redeemable_here")
+        problem = _placement_problem(item, order)
+        if problem:
+            raise BusinessRuleError(f"{item.place}: reward {item.reward_id} ({item.reward_type}): {problem}",
+                                    code="reward_not_redeemable_here", place=item.place, reward_id=item.reward_id)
+
+
+PRODUCT_PLACE = re.compile(r"^order\.products\[(\d+)\]")
+
+
+def redeem_preview(*, payload: dict) -> dict:
+    """What the redemptions of an emit body would do, changing nothing: each with its result or
+    error (placement, conditions, balance as it stands now), and the order's value before and
+    after the discounts (amount x the reward's conversion factor). Raises what emit raises for
+    unknown brand, customer or reward."""
+    if not Brand.objects.filter(pk=payload["brand_id"]).exists():
+        raise NotFound(f"brand {payload['brand_id']!r} not found", code="brand_not_found")
+    customer = Customer.objects.select_related("wallet").filter(pk=payload["customer_id"]).first()
+    if customer is None:
+        raise NotFound(f"customer {payload['customer_id']!r} not found", code="customer_not_found")
+    redemptions = _redemptions(payload)
+    order = payload.get("order") or {}
+    spendable = {t["reward_id"]: Decimal(str(t["total"])) for t in
+                 wallet_summary(wallet_id=customer.wallet.pk, now=timezone.now(), with_lines=False)["totals"]}
+    factors = {str(r.pk): r.conversion_factor for r in Reward.objects.filter(pk__in={i.reward_id for i in redemptions})}
+    results, discount = [], ZERO
+    for item in redemptions:
+        problem, code = _placement_problem(item, order), "reward_not_redeemable_here"
+        left = spendable.get(item.reward_id, ZERO)
+        if problem is None and item.amount > left:
+            problem, code = f"asked {item.amount}, spendable {max(left, ZERO)}", "insufficient_balance"
+        value = (item.amount * factors[item.reward_id]).quantize(Decimal("0.0001")) \
+            if factors.get(item.reward_id) is not None else None
+        if problem is None:
+            spendable[item.reward_id] = left - item.amount
+            if value is not None and item.place.startswith("order"):  # top-level redeem is no order discount
+                discount += value
+        results.append({"place": item.place, "reward_id": item.reward_id, "amount": item.amount, "value": value,
+                        "status": "OK" if problem is None else "ERROR",
+                        "error": None if problem is None else {"error": code, "details": problem}})
+    order_value = order.get("value")
+    return jsonable({
+        "redemptions": results,
+        "valid": all(r["status"] == "OK" for r in results),
+        "order": {"value": order_value, "discount": discount,
+                  "value_after": None if order_value is None else max(order_value - discount, ZERO)},
+    })
 
 
 def _live_duplicate(event: Event) -> Event | None:

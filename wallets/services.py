@@ -18,7 +18,7 @@ through; none of them commits on its own.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -123,6 +123,7 @@ class Redemption:
     amount: Decimal
     place: str = "redeem"  # where in the event it was asked for
     reward_type: str = "POINTS"
+    conditions: dict = field(default_factory=dict)
 
 
 def spendable_lines(*, wallet: Wallet, reward_ids, now: datetime) -> list[WalletLine]:
