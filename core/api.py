@@ -9,6 +9,7 @@ exactly which field was refused.
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db.utils import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -57,7 +58,16 @@ def error_response(code: str, details, status: int, headers: dict | None = None)
     return Response({"error": code, "details": details}, status=status, headers=headers)
 
 
+def database_unavailable() -> Response:
+    return error_response("service_unavailable", "the database is unavailable; retry shortly", 503,
+                          {"Retry-After": "5"})
+
+
 def exception_handler(exc, context):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database went away (restart, failover, network). Nothing was committed by this
+        # request; the next request reconnects (CONN_HEALTH_CHECKS).
+        return database_unavailable()
     if isinstance(exc, DomainError):
         body_details = exc.details
         response = error_response(exc.code, body_details, exc.status_code)

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
+from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
@@ -69,6 +70,13 @@ class IdempotencyMiddleware:
         except RequestDataTooBig:  # the API's parser answers the 400
             return self.get_response(request)
         scope, body_hash = _scope(request), _body_hash(raw)
+        try:
+            return self._once(request, scope, key, body_hash)
+        except (OperationalError, InterfaceError):
+            return JsonResponse({"error": "service_unavailable", "details": "the database is unavailable; retry shortly"},
+                                status=503, headers={"Retry-After": "5"})
+
+    def _once(self, request, scope, key, body_hash):
         try:
             with transaction.atomic():
                 IdempotencyRecord.objects.create(scope=scope, key=key, method=request.method, path=request.path,
