@@ -397,6 +397,7 @@ class Grant:
     reward_id: str
     amount: Decimal
     expiration: str | None
+    budgeted: bool = False  # counted against the campaign's budget
 
 
 @dataclass(frozen=True)

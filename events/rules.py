@@ -6,9 +6,11 @@ transactions, after the wallet lock (lock order: event, wallet, then campaign ro
   customer per period (lifetime; day, ISO week or month of the programme's time zone, the one
   holding the event's `issued_at`). Held and resolved events count; undone ones do not. The
   wallet lock serialises a customer's events, so the count cannot race.
-- Budgets: a campaign's `budget` caps the total amount it grants. Grants are cut to what remains
-  (rounded down to the reward's decimals) under the campaign row's lock; held grants count;
-  cancellation, expiry and reversal give back what the event's lines were granted.
+- Budgets: a campaign's `budget` caps the total amount it grants while it has one. Grants are cut
+  to what remains (rounded down to the reward's decimals) under the campaign row's lock; held
+  grants count; cancellation, expiry and reversal give back what the event's lines were granted
+  against the budget (each such line is marked `budgeted`). A budget set on a campaign that
+  already granted counts from then on.
 - Tiers: after a RESOLVED event the customer moves up at once to the highest tier whose entry
   conditions hold (never down); a reversal recomputes (up or down). Each change is recorded as
   a TIER_ADJUSTMENT event.
@@ -53,12 +55,29 @@ def period_start(period: str, at: datetime) -> datetime | None:
     if period == "lifetime":
         return None
     local = timezone.localtime(at)
-    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     if period == "day":
-        return day
-    if period == "week":
-        return day - timedelta(days=local.weekday())
-    return day.replace(day=1)  # month
+        start = day
+    elif period == "week":
+        start = day - timedelta(days=local.weekday())
+    else:  # month
+        start = day.replace(day=1)
+    return timezone.make_aware(start)  # midnight as the zone has it that day (DST-safe)
+
+
+def period_bounds(period: str, at: datetime) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of the period holding `at` in the programme's time zone; (None, None) for lifetime."""
+    start = period_start(period, at)
+    if start is None:
+        return None, None
+    local = timezone.localtime(start).replace(tzinfo=None)
+    if period == "day":
+        end = local + timedelta(days=1)
+    elif period == "week":
+        end = local + timedelta(days=7)
+    else:
+        end = (local.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start, timezone.make_aware(end)
 
 
 def within_limits(campaigns: list[CompiledCampaign], *, wallet: Wallet, customer_id: str,
@@ -67,18 +86,18 @@ def within_limits(campaigns: list[CompiledCampaign], *, wallet: Wallet, customer
     limited = {c.id: c for c in campaigns if c.limit}
     if not limited:
         return campaigns
-    starts = {cid: period_start(c.limit["period"], at) for cid, c in limited.items()}
-    since = None if any(s is None for s in starts.values()) else min(starts.values())
+    bounds = {cid: period_bounds(c.limit["period"], at) for cid, c in limited.items()}
     live = Event.objects.filter(customer_id=customer_id, status__in=Event.LIVE)
-    if since is not None:
-        live = live.filter(issued_at__gte=since)
+    if all(start is not None for start, _ in bounds.values()):
+        live = live.filter(issued_at__gte=min(start for start, _ in bounds.values()),
+                           issued_at__lt=max(end for _, end in bounds.values()))
     rewarded: dict = defaultdict(set)
     for campaign_id, event_id, issued_at in (
         WalletLine.objects.filter(wallet=wallet, campaign_id__in=list(limited), event_id__in=live.values("id"))
         .values_list("campaign_id", "event_id", "issued_at").distinct()
     ):
-        start = starts[campaign_id]
-        if start is None or issued_at >= start:
+        start, end = bounds[campaign_id]
+        if start is None or start <= issued_at < end:
             rewarded[campaign_id].add(event_id)
     return [c for c in campaigns if c.id not in limited or len(rewarded[c.id]) < int(c.limit["count"])]
 
@@ -122,15 +141,17 @@ def within_budgets(grants: list[Grant], campaigns: list[CompiledCampaign], decim
         amount = min(grant.amount, left).quantize(Decimal(1).scaleb(-decimals[grant.reward_id]), rounding=ROUND_DOWN)
         if amount > 0:
             used[grant.campaign_id] += amount
-            out.append(Grant(grant.campaign_id, grant.rule_id, grant.reward_id, amount, grant.expiration))
+            out.append(Grant(grant.campaign_id, grant.rule_id, grant.reward_id, amount, grant.expiration,
+                             budgeted=True))
     _budget_update(used)
     return out
 
 
 def budgets_give_back(*, event_id) -> None:
-    """An undone event returns to each budgeted campaign what its lines were granted."""
+    """An undone event returns to each campaign what its lines were granted against the
+    campaign's budget (lines granted while the campaign had no budget were never counted)."""
     granted = dict(
-        WalletLine.objects.filter(event_id=event_id, campaign__budget__isnull=False)
+        WalletLine.objects.filter(event_id=event_id, budgeted=True)
         .values_list("campaign_id").annotate(s=Sum("amount"))
     )
     if granted:

@@ -61,6 +61,7 @@ class WalletLine(TimeStampedModel):
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="+")
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     rule_id = models.CharField(max_length=64, blank=True, default="")
+    budgeted = models.BooleanField(default=False)  # counted against its campaign's budget
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     event_id = models.UUIDField(null=True, blank=True, db_index=True)
     amount = amount_field()

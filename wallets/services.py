@@ -94,6 +94,7 @@ def wallet_accumulate(*, ledger: Ledger, grants: list[Grant], hold: bool, issued
     for grant in grants:
         line = ledger.add_line(
             reward_id=grant.reward_id, campaign_id=grant.campaign_id, rule_id=grant.rule_id, brand_id=brand_id,
+            budgeted=grant.budgeted,
             event_id=ledger.event_id, amount=grant.amount, state=S.PENDING if hold else S.AVAILABLE,
             issued_at=issued_at, expiration_date=expiration_date(grant.expiration, issued_at),
             reservation_expires_at=reservation_expires_at if hold else None,
