@@ -10,6 +10,8 @@ Decisions:
   passed (`was_active`). Changing them then answers 409 `campaign_frozen`; `campaign_copy`
   makes an editable INACTIVE copy. Name, status, end_date and budget (never below what was
   already granted) stay editable.
+- A budget caps everything a campaign grants: set on a campaign that already granted, it
+  counts those grants (to live events) at once and may not be set below them.
 - Deleting is refused with 409 `in_use` while anything refers to the object (events, lines,
   customers, campaigns); deactivate instead.
 - A reward's `type` and `decimals` are fixed once it is created (amounts already issued depend
@@ -19,9 +21,10 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 
 from campaigns.engine import ORDERED, condition_problem, field_spec, validate_rules
@@ -198,6 +201,8 @@ def event_type_update(*, name: str, tracking_only: bool) -> EventType:
     event_type = _get(EventType, name, "event type")
     if event_type.built_in and tracking_only:
         raise InvalidInput({"tracking_only": "built-in event types are loyalty types"})
+    if tracking_only and Campaign.objects.filter(trigger=event_type).exists():
+        raise Conflict(f"campaigns are triggered by {name}; it cannot become tracking-only", code="in_use")
     _save(event_type, {"tracking_only": tracking_only})
     return event_type
 
@@ -243,6 +248,15 @@ def with_rule_ids(rules: list) -> list:
     return out
 
 
+def _trigger_errors(trigger: str) -> dict[str, str]:
+    event_type = EventType.objects.filter(pk=trigger).first()
+    if event_type is None:
+        return {"trigger": f"unknown event type {trigger!r}"}
+    if event_type.tracking_only:
+        return {"trigger": f"{trigger} is a tracking-only event type: it never triggers campaigns"}
+    return {}
+
+
 def campaign_create(*, brand_id: str | None, name: str, trigger: str, start_date: datetime,
                     end_date: datetime | None = None, rules: list, type: str = Campaign.Type.BEHAVIOR,
                     status: str = Campaign.Status.ACTIVE, budget: Decimal | None = None,
@@ -252,8 +266,7 @@ def campaign_create(*, brand_id: str | None, name: str, trigger: str, start_date
     rule, group and condition, NotFound for the brand."""
     brand = _brand(brand_id)
     errors = {}
-    if not EventType.objects.filter(pk=trigger).exists():
-        errors["trigger"] = f"unknown event type {trigger!r}"
+    errors.update(_trigger_errors(trigger))
     if end_date is not None and end_date < start_date:
         errors["end_date"] = "must not be before start_date"
     errors.update(limit_errors(limit))
@@ -279,11 +292,15 @@ def campaign_update(*, campaign_id, **fields) -> Campaign:
                            "copy it to change them", code="campaign_frozen")
         brand = _brand(fields["brand_id"]) if "brand_id" in fields else campaign.brand
         errors = {}
-        if "trigger" in fields and not EventType.objects.filter(pk=fields["trigger"]).exists():
-            errors["trigger"] = f"unknown event type {fields['trigger']!r}"
+        if "trigger" in fields:
+            errors.update(_trigger_errors(fields["trigger"]))
         start, end = fields.get("start_date", campaign.start_date), fields.get("end_date", campaign.end_date)
         if end is not None and end < start:
             errors["end_date"] = "must not be before start_date"
+        if "budget" in fields and fields["budget"] is not None and campaign.budget is None:
+            # A budget caps everything the campaign grants: what it granted without one counts.
+            campaign.budget_used = _count_past_grants(campaign)
+            Campaign.objects.filter(pk=campaign.pk).update(budget_used=campaign.budget_used)
         if "budget" in fields and fields["budget"] is not None and fields["budget"] < campaign.budget_used:
             errors["budget"] = f"must not be below what was already granted ({campaign.budget_used})"
         errors.update(limit_errors(fields.get("limit")))
@@ -302,6 +319,17 @@ def campaign_update(*, campaign_id, **fields) -> Campaign:
             fields["was_active"] = True
         _save(campaign, fields)
     return campaign
+
+
+def _count_past_grants(campaign: Campaign) -> Decimal:
+    """What a campaign without a budget has granted to live events, now marked as counted so
+    that their undoing gives it back. The models are looked up by name: this app does not
+    import the apps built on it (wallets, events), whose rows these are."""
+    line_model, event_model = apps.get_model("wallets", "WalletLine"), apps.get_model("events", "Event")
+    lines = line_model.objects.filter(
+        campaign=campaign, event_id__in=event_model.objects.filter(status__in=event_model.LIVE).values("id"))
+    lines.update(budgeted=True)
+    return lines.aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
 def _current(campaign: Campaign, field: str):

@@ -10,7 +10,7 @@ transactions, after the wallet lock (lock order: event, wallet, then campaign ro
   to what remains (rounded down to the reward's decimals) under the campaign row's lock; held
   grants count; cancellation, expiry and reversal give back what the event's lines were granted
   against the budget (each such line is marked `budgeted`). A budget set on a campaign that
-  already granted counts from then on.
+  already granted counts those grants at once (campaigns.services.campaign_update).
 - Tiers: after a RESOLVED event the customer moves up at once to the highest tier whose entry
   conditions hold (never down); a reversal recomputes (up or down). Each change is recorded as
   a TIER_ADJUSTMENT event.
