@@ -15,11 +15,13 @@ Fields (SPEC section 4), with the decisions the spec leaves open:
 - `order.products.count` is the order's quantity: the sum of the products' `amount` (1 each
   when absent);
 - `order.products.sku` and `order.products.tags.<key>` hold when ANY product satisfies them,
-  except `ne` and `not_in`, which hold when NO product has the value;
+  except `ne` and `not_in`, which hold when NO product has the value (and are false when the
+  event has no product list at all: a missing field makes a condition false);
 - `customer.*` is the customer as they stood before the event; `customer.metrics.<period>.<metric>`
   with period lifetime, this_year, last_year, this_quarter, last_quarter, this_month, last_month
   and metric number_of_purchases, spend_total or events.<EVENT_TYPE>.
-Effects: FIXED (amount per event), PER_VALUE (amount per `per` units of `basis`), PER_PRODUCT
+Effects: FIXED (amount per event), PER_VALUE (amount per `per` units of `basis`; a basis of
+`order.discounted_value` falls back to `order.value` when no discounted value is sent), PER_PRODUCT
 (amount per quantity of products matching the product conditions of the group that matched; all
 products when it has none). `tier_id` limits an effect to customers in that tier. Amounts are
 rounded down to the reward's decimals; zero grants are dropped.
@@ -321,8 +323,9 @@ def compile_condition(condition: dict) -> Callable[[EventFacts], bool]:
             wanted = bool(raw)
             return lambda facts: any(v is not MISSING for v in facts.column(name, spec)) == wanted
         test = _make_test(spec.type, operator, _expected(spec.type, operator, raw))
-        if operator in NEGATIVE:
-            return lambda facts: all(v is MISSING or test(v) for v in facts.column(name, spec))
+        if operator in NEGATIVE:  # an event with no product list at all has nothing to negate
+            return lambda facts: "products" in facts.order and all(
+                v is MISSING or test(v) for v in facts.column(name, spec))
         return lambda facts: any(v is not MISSING and test(v) for v in facts.column(name, spec))
     if operator == "exists":
         wanted = bool(raw)
@@ -461,6 +464,8 @@ def _raw_amount(effect: CompiledEffect, facts: EventFacts, product_filters: tupl
         return effect.amount
     if effect.kind == "PER_VALUE":
         basis = _num(facts.order.get(effect.basis.split(".", 1)[1]))
+        if basis is None and effect.basis == "order.discounted_value":
+            basis = _num(facts.order.get("value"))  # no discount sent: the order's value
         if basis is None or basis <= 0:
             return Decimal(0)
         return (basis / effect.per).to_integral_value(rounding=ROUND_DOWN) * effect.amount
@@ -491,11 +496,10 @@ def evaluate(campaigns: list[CompiledCampaign], facts: EventFacts, decimals: dic
             for effect in rule.effects:
                 if effect.reward_id not in decimals or (effect.tier_id and effect.tier_id != tier_id):
                     continue
-                raw = _raw_amount(effect, facts, product_filters)
+                raw = min(_raw_amount(effect, facts, product_filters), MAX_AMOUNT)  # cap before rounding
                 amount = raw.quantize(Decimal(1).scaleb(-decimals[effect.reward_id]), rounding=ROUND_DOWN)
                 if amount > 0:
-                    grants.append(Grant(campaign.id, rule.id, effect.reward_id, min(amount, MAX_AMOUNT),
-                                        effect.expiration))
+                    grants.append(Grant(campaign.id, rule.id, effect.reward_id, amount, effect.expiration))
     return grants
 
 
@@ -574,7 +578,8 @@ def validate_rules(rules: Any, reward_ids: set[str], tier_ids: set[str] | None =
                 if spec is None:
                     errors[f"{cwhere}.field"] = f"unknown field {cond['field']!r}"
                     continue
-                if cond["operator"] not in OPERATORS and cond["operator"] != "exists":
+                if not isinstance(cond["operator"], str) or (
+                        cond["operator"] not in OPERATORS and cond["operator"] != "exists"):
                     errors[f"{cwhere}.operator"] = (
                         f"unknown operator {cond['operator']!r}; one of {', '.join([*OPERATORS, 'exists'])}"
                     )
@@ -618,8 +623,10 @@ def _validate_effect(effect: Any, where: str, reward_ids: set[str], tier_ids: se
             errors[f"{where}.per"] = "must be a number above 0, at most 10^12, with at most 4 decimals"
         if effect.get("basis") not in (None, *BASES):
             errors[f"{where}.basis"] = f"must be one of {', '.join(BASES)}"
-    elif effect.get("basis") is not None or effect.get("per") is not None:
-        errors[f"{where}.basis"] = "basis and per apply to PER_VALUE effects only"
+    else:
+        for key in ("basis", "per"):
+            if effect.get(key) is not None:
+                errors[f"{where}.{key}"] = "basis and per apply to PER_VALUE effects only"
     expiration = effect.get("expiration")
     if expiration is not None and (not isinstance(expiration, str) or not EXPIRATION_RE.match(expiration)):
         errors[f"{where}.expiration"] = 'must be like "30/days", "12/months", "1/years", or null'

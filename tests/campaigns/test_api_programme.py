@@ -265,9 +265,9 @@ def test_a_tier_limited_effect_fires_only_for_customers_in_that_tier(http, progr
 def test_a_reversal_gives_back_the_budget_and_recomputes_the_tier(http, programme):
     p = programme
     purchase(http, 60, "A-1", **FIRST_ORDER)
-    crossing = purchase(http, 50, "A-2")
-    assert earned(crossing) == {p.per_value: 5, p.budgeted: 20, p.global_miles: 1}
-    assert (tier_level(http), totals(http)) == (2, {"Stars": 67, "Miles": 7.62})
+    crossing = purchase(http, 50, "A-2")  # no discounted_value: the discounted basis is the value
+    assert earned(crossing) == {p.per_value: 5, p.discounted: 6.25, p.budgeted: 20, p.global_miles: 1}
+    assert (tier_level(http), totals(http)) == (2, {"Stars": 67, "Miles": 13.87})
 
     reversed_ = ok(http.post(f"/behavior/events/{crossing['id']}/reverse", {"reason": "order refunded"}))
     assert (reversed_["status"], reversed_["reason"]) == ("REVERSED", "order refunded")
