@@ -10,7 +10,7 @@ from events.selectors import ledger_problems
 from tests.factories import BrandFactory, CampaignFactory, CustomerFactory, RewardFactory, per_value_rule
 from tests.helpers import totals
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture(autouse=True)
