@@ -91,6 +91,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request without it
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -116,9 +117,31 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty engine API",
-    "DESCRIPTION": "Storefront-shaped loyalty API: events, wallets, campaigns. See README.md.",
+    "DESCRIPTION": (
+        "Storefront-shaped loyalty API: events, wallets, campaigns. See README.md.\n\n"
+        "JSON in and out. Success bodies are `{\"data\": ...}`; lists add `from`, `to`, `count` (0-based, "
+        "inclusive; `?from=&to=`, at most 500 rows) or, for the ledger, `cursor` and `previous_cursor`. "
+        "Errors are `{\"error\": \"<code>\", \"details\": <text or {field path: message}>}`. Amounts are "
+        "accepted as JSON numbers or decimal strings and answered as JSON numbers. Every POST accepts an "
+        "`Idempotency-Key` header. Authenticate with `Authorization: Bearer <key>` or `x-api-key: <key>`."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Documentation only (core/schema.py, <app>/schema.py): tags and operation ids without the
+    # /api/v1 prefix, Masivo's paths without a trailing slash, the patch serializers as declared.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_PATCH": False,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.strip_trailing_slashes",
+                             "core.schema.empty_query_values"],
+    "ENUM_NAME_OVERRIDES": {
+        "ActiveStatusEnum": "campaigns.models.Campaign.Status",  # customers have the same two
+        "RewardTypeEnum": "campaigns.models.Reward.Type",
+        "CampaignTypeEnum": "campaigns.models.Campaign.Type",
+        "EventStatusEnum": "events.models.Event.Status",
+        "TransactionTypeEnum": "wallets.models.Transaction.Type",
+        "WalletLineStateEnum": "wallets.models.WalletLine.State",
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
