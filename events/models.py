@@ -46,6 +46,9 @@ class Event(models.Model):
     # ?async=true: stored PENDING and queued until a worker applies it (event_process_queued)
     queued = models.BooleanField(default=False)
     queue_message_id = models.CharField(max_length=64, blank=True, default="")
+    # `fulfill_expired_events`: the expired held event this one applies late (at most once)
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="replaced_by")
     purchase_id = models.CharField(max_length=255, null=True, blank=True)
     platform = models.CharField(max_length=255, blank=True, default="")
     data = models.JSONField(default=dict)  # the payload as received (validated)

@@ -72,6 +72,33 @@ def event_emit(*, payload: dict, source: str = "api", actor=None) -> Event:
     return event
 
 
+def event_fulfill_expired(*, event_id, source: str = "command", actor=None) -> Event:
+    """Apply late an EXPIRED held event (the shop fulfilled it after the window): a new RESOLVED
+    event with the same payload, issued at the original time and linked by `replaces`; its
+    redemptions are taken again from what the wallet holds now. EXPIRED stays terminal; the
+    unique link makes a second run a Conflict. Raises NotFound, InvalidTransition (not EXPIRED),
+    Conflict (already applied), and what event_emit raises (InsufficientBalance stores FAILED)."""
+    original = event_get(event_id=event_id)
+    if original.status != Status.EXPIRED:
+        raise InvalidTransition(action="fulfill an expired", status=original.status)
+    if Event.objects.filter(replaces=original).exclude(status=Status.FAILED).exists():
+        raise Conflict(f"event {original.pk} was already fulfilled late", code="already_fulfilled")
+    payload = json.loads(json.dumps(original.data), parse_float=Decimal)
+    payload.update(issued_at=original.issued_at, fulfilled=True)
+    payload.pop("reserve", None)
+    event, event_type, redemptions = _prepare(payload)
+    event.replaces = original
+    Event.objects.filter(replaces=original, status=Status.FAILED).update(replaces=None)  # an earlier failed try
+    _apply_or_fail(event, event_type, payload, redemptions, insert=True, source=source, actor=actor)
+    return event
+
+
+def expired_events(*, issued_from: datetime, issued_to: datetime):
+    """EXPIRED held events issued in [issued_from, issued_to) not yet fulfilled late."""
+    return (Event.objects.filter(status=Status.EXPIRED, issued_at__gte=issued_from, issued_at__lt=issued_to)
+            .exclude(replaced_by__status__in=Event.LIVE).order_by("issued_at", "id"))
+
+
 def event_enqueue(*, payload: dict, source: str = "api", actor=None) -> Event:
     """`?async=true`: check the references, store the event PENDING and queued, and queue its
     processing for a Celery worker once the transaction commits. The purchase id is claimed now
