@@ -547,6 +547,35 @@ def condition_problem(ftype: str, operator: str, value: Any) -> str | None:
     return _scalar_problem(ftype, value)
 
 
+def validate_conditions(groups: Any, where: str, *, allowed: Callable[[str], bool] | None = None,
+                        scope: str = "") -> dict[str, str]:
+    """Problems with a list of condition groups, keyed by path ("<where>[1][0].value"); {} if
+    none. `allowed` narrows the fields (e.g. tiers only read customer.*), `scope` says how."""
+    if not isinstance(groups, list) or not all(isinstance(g, list) and g for g in groups):
+        return {where: "must be a list of non-empty groups (lists) of conditions"}
+    errors: dict[str, str] = {}
+    for g_index, group in enumerate(groups):
+        for c_index, cond in enumerate(group):
+            cwhere = f"{where}[{g_index}][{c_index}]"
+            if not isinstance(cond, dict) or set(cond) != {"field", "operator", "value"}:
+                errors[cwhere] = "must be {field, operator, value}"
+                continue
+            spec = field_spec(cond["field"])
+            if spec is None or (allowed is not None and not allowed(cond["field"])):
+                errors[f"{cwhere}.field"] = f"unknown field {cond['field']!r}{scope}"
+                continue
+            if not isinstance(cond["operator"], str) or (
+                    cond["operator"] not in OPERATORS and cond["operator"] != "exists"):
+                errors[f"{cwhere}.operator"] = (
+                    f"unknown operator {cond['operator']!r}; one of {', '.join([*OPERATORS, 'exists'])}"
+                )
+                continue
+            problem = condition_problem(spec.type, cond["operator"], cond["value"])
+            if problem:
+                errors[f"{cwhere}.value"] = problem
+    return errors
+
+
 def validate_rules(rules: Any, reward_ids: set[str], tier_ids: set[str] | None = None) -> dict[str, str]:
     """Problems with a campaign's rules as {"rules[0].conditions[1][0].field": "..."}; {} if none."""
     errors: dict[str, str] = {}
@@ -564,29 +593,7 @@ def validate_rules(rules: Any, reward_ids: set[str], tier_ids: set[str] | None =
             errors[where] = f"unknown keys: {', '.join(sorted(unknown))}"
         if "id" in rule and (not isinstance(rule["id"], str) or not 0 < len(rule["id"]) <= 64):
             errors[f"{where}.id"] = "must be a string of 1 to 64 characters"
-        groups = rule.get("conditions", [])
-        if not isinstance(groups, list) or not all(isinstance(g, list) and g for g in groups):
-            errors[f"{where}.conditions"] = "must be a list of non-empty groups (lists) of conditions"
-            groups = []
-        for g_index, group in enumerate(groups):
-            for c_index, cond in enumerate(group):
-                cwhere = f"{where}.conditions[{g_index}][{c_index}]"
-                if not isinstance(cond, dict) or set(cond) != {"field", "operator", "value"}:
-                    errors[cwhere] = "must be {field, operator, value}"
-                    continue
-                spec = field_spec(cond["field"])
-                if spec is None:
-                    errors[f"{cwhere}.field"] = f"unknown field {cond['field']!r}"
-                    continue
-                if not isinstance(cond["operator"], str) or (
-                        cond["operator"] not in OPERATORS and cond["operator"] != "exists"):
-                    errors[f"{cwhere}.operator"] = (
-                        f"unknown operator {cond['operator']!r}; one of {', '.join([*OPERATORS, 'exists'])}"
-                    )
-                    continue
-                problem = condition_problem(spec.type, cond["operator"], cond["value"])
-                if problem:
-                    errors[f"{cwhere}.value"] = problem
+        errors.update(validate_conditions(rule.get("conditions", []), f"{where}.conditions"))
         effects = rule.get("effects")
         if not isinstance(effects, list) or not effects:
             errors[f"{where}.effects"] = "must be a non-empty list of effects"

@@ -27,7 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 
-from campaigns.engine import ORDERED, condition_problem, field_spec, validate_rules
+from campaigns.engine import validate_conditions, validate_rules
 from campaigns.models import ApiKey, Brand, Campaign, EventType, Reward, Tier
 from campaigns.redemption import conditions_problems
 from core.exceptions import Conflict, InvalidInput, NotFound
@@ -125,26 +125,10 @@ def reward_delete(*, reward_id) -> None:
 
 
 def tier_condition_errors(conditions) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    if not isinstance(conditions, list) or not all(isinstance(g, list) and g for g in conditions):
-        return {"entry_conditions": "must be a list of non-empty groups (lists) of conditions"}
-    for g, group in enumerate(conditions):
-        for c, cond in enumerate(group):
-            where = f"entry_conditions[{g}][{c}]"
-            if not isinstance(cond, dict) or set(cond) != {"field", "operator", "value"}:
-                errors[where] = "must be {field, operator, value}"
-                continue
-            spec = field_spec(cond["field"])
-            if spec is None or not str(cond["field"]).startswith("customer.") or cond["field"] == "customer.tier_level":
-                errors[f"{where}.field"] = f"unknown field {cond['field']!r} (tiers use customer.* fields)"
-                continue
-            if cond["operator"] not in (*ORDERED, "eq", "ne", "in", "not_in", "contains", "between", "exists"):
-                errors[f"{where}.operator"] = f"unknown operator {cond['operator']!r}"
-                continue
-            problem = condition_problem(spec.type, cond["operator"], cond["value"])
-            if problem:
-                errors[f"{where}.value"] = problem
-    return errors
+    """Tiers read the customer only (after the event), never their own tier."""
+    return validate_conditions(
+        conditions, "entry_conditions", scope=" (tiers use customer.* fields)",
+        allowed=lambda name: str(name).startswith("customer.") and name != "customer.tier_level")
 
 
 def tier_create(*, name: str, level: int, entry_conditions: list | None = None) -> Tier:

@@ -3,7 +3,6 @@
 SQLite ignores row locks, so these run only on PostgreSQL. Each test counts its outcomes to
 show the race really happened, then checks balances and `ledger_problems()`.
 """
-import threading
 import time
 import uuid
 from collections import Counter
@@ -20,6 +19,7 @@ from events.selectors import ledger_problems
 from events.services import event_expire_due, event_fulfill, event_reverse
 from tests.factories import CampaignFactory, CustomerFactory, fixed_rule, per_value_rule
 from tests.helpers import emit, totals
+from tests.races import kinds, race
 from wallets.models import MetricBucket, Transaction, WalletLine
 
 pytestmark = [
@@ -31,35 +31,6 @@ pytestmark = [
 ]
 
 D = Decimal
-
-
-def race(*calls, timeout=30.0):
-    """Run each call in its own thread with its own connection, all released at once by a
-    barrier. Returns one ("ok", value) or ("error", exception) per call, in order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            connection.ensure_connection()  # connect before the barrier: the race starts at once
-            barrier.wait(timeout)
-            outcomes[index] = ("ok", call())
-        except BaseException as exc:  # every outcome, errors included, goes back to the test
-            outcomes[index] = ("error", exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, c), daemon=True) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(t.is_alive() for t in threads), "a thread hung: deadlock or lock wait"
-    return outcomes
-
-
-def kinds(outcomes) -> Counter:
-    return Counter("ok" if kind == "ok" else type(value).__name__ for kind, value in outcomes)
 
 
 def rich(customer, brand, amount):
