@@ -84,3 +84,28 @@ def _builtin_event_types(request):
     if EventType.objects.filter(built_in=True).count() < len(EventType.BUILT_IN):
         for name in EventType.BUILT_IN:
             EventType.objects.get_or_create(name=name, defaults={"built_in": True})
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_clean(request):
+    """After every database test, every total and line must agree with the ledger and every
+    undone event net to zero (what `manage.py verify_ledger` checks). A test that tampers with
+    totals on purpose says so with @pytest.mark.ledger_drift_expected."""
+    yield
+    if request.node.get_closest_marker("django_db") is None or request.node.get_closest_marker(
+            "ledger_drift_expected"):
+        return
+    if not hasattr(request.node, "rep_call") or not request.node.rep_call.passed:
+        return
+    from django.db import connection
+
+    connection.close_if_unusable_or_obsolete()
+    assert ledger_problems() == [], "the test left the ledger inconsistent"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.rep_call = report
+    return report
