@@ -322,6 +322,10 @@ def compile_condition(condition: dict) -> Callable[[EventFacts], bool]:
         if operator == "exists":
             wanted = bool(raw)
             return lambda facts: any(v is not MISSING for v in facts.column(name, spec)) == wanted
+        wanted_strings = [raw] if operator == "eq" else raw if operator == "in" else None
+        if wanted_strings is not None and all(isinstance(w, str) for w in wanted_strings):
+            # "some product has this text": a look-up in the column's value -> indexes map
+            return lambda facts: any(w in facts.column_index(name, spec) for w in wanted_strings)
         test = _make_test(spec.type, operator, _expected(spec.type, operator, raw))
         if operator in NEGATIVE:  # an event with no product list at all has nothing to negate
             return lambda facts: "products" in facts.order and all(
