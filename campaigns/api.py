@@ -11,16 +11,18 @@ import django_filters
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaigns import schema as docs
 from campaigns import services
 from campaigns.auth import allowed_brands, check_brand, issue_token
 from campaigns.models import Brand, Campaign, EventType, Reward, Tier
+from core.filters import StrictBooleanFilter
 from core.json import jsonable
 from core.serializers import (
     AmountField,
@@ -171,6 +173,14 @@ def _derived(queryset, name, value):
     }[value])
 
 
+class EventTypeFilter(django_filters.FilterSet):
+    tracking_only = StrictBooleanFilter()
+
+    class Meta:
+        model = EventType
+        fields = []
+
+
 class CampaignFilter(django_filters.FilterSet):
     brand_id = django_filters.CharFilter()
     type = django_filters.ChoiceFilter(choices=Campaign.Type.choices)
@@ -250,6 +260,7 @@ class _Crud(EnvelopeMixin, viewsets.GenericViewSet):
         return Response(status=204)
 
 
+@extend_schema_view(**docs.brand_views(create=BrandIn, patch=BrandPatch))
 class BrandViewSet(_Crud):
     queryset = Brand.objects.all()
     input_class, patch_class = BrandIn, BrandPatch
@@ -271,6 +282,7 @@ class BrandViewSet(_Crud):
         services.brand_delete(brand_id=brand.pk)
 
 
+@extend_schema_view(**docs.reward_views(create=RewardIn, patch=RewardPatch))
 class RewardViewSet(_Crud):
     queryset = Reward.objects.all()
     input_class, patch_class = RewardIn, RewardPatch
@@ -287,6 +299,7 @@ class RewardViewSet(_Crud):
         services.reward_delete(reward_id=reward.pk)
 
 
+@extend_schema_view(**docs.tier_views(create=TierIn, patch=TierPatch))
 class TierViewSet(_Crud):
     queryset = Tier.objects.all()
     input_class, patch_class = TierIn, TierPatch
@@ -303,12 +316,13 @@ class TierViewSet(_Crud):
         services.tier_delete(tier_id=tier.pk)
 
 
+@extend_schema_view(**docs.event_type_views(create=EventTypeIn, patch=EventTypePatch))
 class EventTypeViewSet(_Crud):
     queryset = EventType.objects.all()
     input_class, patch_class = EventTypeIn, EventTypePatch
     output = staticmethod(event_type_out)
     brand_scoped = False
-    filterset_fields = ["tracking_only"]
+    filterset_class = EventTypeFilter
 
     def perform_create_service(self, data):
         return services.event_type_create(**data)
@@ -320,6 +334,7 @@ class EventTypeViewSet(_Crud):
         services.event_type_delete(name=event_type.pk)
 
 
+@extend_schema_view(**docs.campaign_views(create=CampaignIn, patch=CampaignPatch))
 class CampaignViewSet(_Crud):
     queryset = Campaign.objects.all()
     input_class, patch_class = CampaignIn, CampaignPatch
@@ -335,7 +350,7 @@ class CampaignViewSet(_Crud):
     def perform_delete_service(self, campaign):
         services.campaign_delete(campaign_id=campaign.pk)
 
-    @extend_schema(request=CampaignCopyIn, responses={201: dict})
+    @docs.campaign_copy(request=CampaignCopyIn)
     @action(detail=True, methods=["post"])
     def copy(self, request, pk=None):
         """An INACTIVE, editable copy of the campaign (its rules may be changed until it starts)."""
@@ -350,7 +365,7 @@ class AuthorizeView(EnvelopeMixin, APIView):
 
     throttle_scope = "authorize"
 
-    @extend_schema(responses={200: dict})
+    @docs.AUTHORIZE
     def get(self, request):
         """Only the key itself may ask: a token cannot renew itself past its hour."""
         if getattr(request.auth, "by_token", False):

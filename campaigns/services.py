@@ -133,7 +133,7 @@ def tier_condition_errors(conditions) -> dict[str, str]:
 
 def tier_create(*, name: str, level: int, entry_conditions: list | None = None) -> Tier:
     """Raises InvalidInput (conditions), Conflict (level taken)."""
-    entry_conditions = entry_conditions or []
+    entry_conditions = [] if entry_conditions is None else entry_conditions
     errors = tier_condition_errors(entry_conditions)
     if errors:
         raise InvalidInput(errors)

@@ -1,6 +1,8 @@
 """Masivo-style list paging: `?from=0&to=49` (0-based, inclusive), answered with
 `{"data": [...], "from": 0, "to": 49, "count": <total>}`. At most 500 rows a page; the default
 page is 50 rows."""
+import re
+
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.response import Response
@@ -13,7 +15,7 @@ def _int_param(request, name: str, default: int) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 9:
+    if not re.fullmatch(r"[0-9]{1,9}", raw):  # not isdigit(): "²" is a digit int() cannot read
         raise ValidationError({name: "must be a whole number >= 0"})
     return int(raw)
 
@@ -57,6 +59,14 @@ class LedgerCursorPagination(CursorPagination):
     page_size = 100
     page_size_query_param = "limit"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError({self.page_size_query_param: f"must be a whole number from 1 to {self.max_page_size}"})
+        return int(raw)
 
     @staticmethod
     def _token(link):

@@ -65,7 +65,7 @@ class StrictJSONParser(JSONParser):
         raw = stream.read(limit + 1) if stream is not None else b""
         if len(raw) > limit:
             raise ParseError(f"request body over {limit} bytes")
-        if not raw.strip():
+        if not raw:  # no body at all; whitespace alone is not JSON
             return {}
         try:
             data = json.loads(

@@ -3,13 +3,14 @@ from datetime import timedelta
 
 import django_filters
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.auth import allowed_brands, check_brand
+from core.filters import UTCDateTimeFilter
 from core.json import jsonable
 from core.serializers import (
     AmountField,
@@ -21,6 +22,7 @@ from core.serializers import (
     StrictSerializer,
 )
 from core.views import EnvelopeMixin
+from events import schema as docs
 from events import services
 from events.models import Event
 
@@ -138,14 +140,15 @@ class EventFilter(django_filters.FilterSet):
     type = django_filters.CharFilter(field_name="type_id")
     status = django_filters.ChoiceFilter(choices=Event.Status.choices)
     purchase_id = django_filters.CharFilter()
-    issued_after = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="gte")
-    issued_before = django_filters.IsoDateTimeFilter(field_name="issued_at", lookup_expr="lt")
+    issued_after = UTCDateTimeFilter(field_name="issued_at", lookup_expr="gte")
+    issued_before = UTCDateTimeFilter(field_name="issued_at", lookup_expr="lt")
 
     class Meta:
         model = Event
         fields = []
 
 
+@extend_schema_view(**docs.EVENT_VIEWS)
 class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Event.objects.all()
     filterset_class = EventFilter
@@ -169,24 +172,27 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     def retrieve(self, request, pk=None):
         return Response(event_out(self._check_event(pk)))
 
-    @extend_schema(request=EmitIn, responses={201: dict})
+    @docs.emit(request=EmitIn)
     def create(self, request):
         data = EmitIn(data=request.data)
         data.is_valid(raise_exception=True)
         check_brand(request, data.validated_data["brand_id"])
-        if request.query_params.get("async", "").lower() in ("true", "1"):
+        run_async = request.query_params.get("async", "false").lower()
+        if run_async not in ("true", "false", "1", "0"):
+            raise serializers.ValidationError({"async": "must be true or false"})
+        if run_async in ("true", "1"):
             event = services.event_enqueue(payload=data.validated_data, source="api")
             return Response(event_out(event), status=202)
         event = services.event_emit(payload=data.validated_data, source="api")
         return Response(event_out(event), status=201)
 
-    @extend_schema(request=None, responses={200: dict})
+    @docs.FULFILL
     @action(detail=True, methods=["patch"])
     def fulfill(self, request, pk=None):
         self._check_event(pk)
         return Response(event_out(services.event_fulfill(event_id=pk, source="api")))
 
-    @extend_schema(request=ReverseIn, responses={200: dict})
+    @docs.reverse(request=ReverseIn)
     @action(detail=True, methods=["post"])
     def reverse(self, request, pk=None):
         self._check_event(pk)
@@ -208,7 +214,7 @@ class RedeemPreviewView(EnvelopeMixin, APIView):
     """PUT /events/redeem/preview: what the given redemptions would do to the order, each with
     its result or error; nothing is written (no lock, no ledger row, no event)."""
 
-    @extend_schema(request=PreviewIn, responses={200: dict})
+    @docs.preview(request=PreviewIn)
     def put(self, request):
         data = PreviewIn(data=request.data)
         data.is_valid(raise_exception=True)

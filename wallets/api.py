@@ -1,15 +1,18 @@
 """Customer endpoints: register and read (with metrics and wallet)."""
 import django_filters
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from campaigns.auth import allowed_brands
 from core.exceptions import NotFound
+from core.filters import UTCDateTimeFilter
 from core.json import jsonable
 from core.pagination import LedgerCursorPagination, RangePagination
 from core.serializers import AwareDateTimeField, JSONObjectField, StrictCharField, StrictSerializer
 from core.views import EnvelopeMixin
+from wallets import schema as docs
 from wallets import services
 from wallets.models import Customer, Transaction
 from wallets.selectors import customer_metrics, wallet_summary
@@ -48,6 +51,7 @@ def customer_out(customer: Customer, brands: set[str] | None = None) -> dict:
     }
 
 
+@extend_schema_view(**docs.customer_views(create=CustomerIn, patch=CustomerPatch))
 class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Customer.objects.select_related("wallet", "tier")
     lookup_value_regex = "[^/\x00]+"  # PostgreSQL text cannot hold NUL: such an id is simply unknown
@@ -99,14 +103,15 @@ class TransactionFilter(django_filters.FilterSet):
     event_id = django_filters.UUIDFilter()
     campaign_id = django_filters.UUIDFilter()
     customer_id = django_filters.CharFilter(field_name="wallet__customer_id")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Transaction
         fields = []
 
 
+@extend_schema_view(**docs.TRANSACTION_VIEWS)
 class TransactionViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """GET /transactions: the programme-wide ledger, newest first, cursor-paged."""
 
@@ -123,6 +128,7 @@ class TransactionViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericV
         return self.get_paginated_response([transaction_out(row) for row in page])
 
 
+@extend_schema_view(**docs.CUSTOMER_TRANSACTION_VIEWS)
 class CustomerTransactionViewSet(TransactionViewSet):
     """GET /customers/{id}/transactions: one customer's ledger, newest first, `from`/`to` paged."""
 

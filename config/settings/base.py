@@ -123,7 +123,9 @@ SPECTACULAR_SETTINGS = {
         "inclusive; `?from=&to=`, at most 500 rows) or, for the ledger, `cursor` and `previous_cursor`. "
         "Errors are `{\"error\": \"<code>\", \"details\": <text or {field path: message}>}`. Amounts are "
         "accepted as JSON numbers or decimal strings and answered as JSON numbers. Every POST accepts an "
-        "`Idempotency-Key` header. Authenticate with `Authorization: Bearer <key>` or `x-api-key: <key>`."
+        "`Idempotency-Key` header. String fields are trimmed of surrounding whitespace before they are "
+        "checked; an empty query parameter is the same as leaving it out. Authenticate with "
+        "`Authorization: Bearer <key>` or `x-api-key: <key>`."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
