@@ -97,9 +97,6 @@ def _ledger_stays_clean(request):
         return
     if not hasattr(request.node, "rep_call") or not request.node.rep_call.passed:
         return
-    from django.db import connection
-
-    connection.close_if_unusable_or_obsolete()
     assert ledger_problems() == [], "the test left the ledger inconsistent"
 
 
