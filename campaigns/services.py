@@ -63,13 +63,18 @@ def _save(obj, fields: dict) -> None:
 # ---- brands -------------------------------------------------------------------------------------
 
 
-def brand_create(*, id: str, name: str) -> Brand:
-    """Raises Conflict if the id is taken."""
+def _create_unique(model, conflict: str, code: str, **fields):
+    """Insert; a uniqueness violation (the database decides, never a look-up first) is a Conflict."""
     try:
         with transaction.atomic():
-            return Brand.objects.create(id=id, name=name)
+            return model.objects.create(**fields)
     except IntegrityError as exc:
-        raise Conflict(f"brand {id!r} already exists", code="brand_exists") from exc
+        raise Conflict(conflict, code=code) from exc
+
+
+def brand_create(*, id: str, name: str) -> Brand:
+    """Raises Conflict if the id is taken."""
+    return _create_unique(Brand, f"brand {id!r} already exists", "brand_exists", id=id, name=name)
 
 
 def brand_update(*, brand_id: str, name: str) -> Brand:
@@ -137,11 +142,8 @@ def tier_create(*, name: str, level: int, entry_conditions: list | None = None) 
     errors = tier_condition_errors(entry_conditions)
     if errors:
         raise InvalidInput(errors)
-    try:
-        with transaction.atomic():
-            return Tier.objects.create(name=name, level=level, entry_conditions=entry_conditions)
-    except IntegrityError as exc:
-        raise Conflict(f"a tier of level {level} exists", code="tier_level_taken") from exc
+    return _create_unique(Tier, f"a tier of level {level} exists", "tier_level_taken", name=name, level=level,
+                          entry_conditions=entry_conditions)
 
 
 def tier_update(*, tier_id, **fields) -> Tier:
@@ -174,11 +176,8 @@ def tier_delete(*, tier_id) -> None:
 
 
 def event_type_create(*, name: str, tracking_only: bool = False) -> EventType:
-    try:
-        with transaction.atomic():
-            return EventType.objects.create(name=name, tracking_only=tracking_only)
-    except IntegrityError as exc:
-        raise Conflict(f"event type {name!r} exists", code="event_type_exists") from exc
+    return _create_unique(EventType, f"event type {name!r} exists", "event_type_exists", name=name,
+                          tracking_only=tracking_only)
 
 
 def event_type_update(*, name: str, tracking_only: bool) -> EventType:

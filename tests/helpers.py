@@ -38,3 +38,15 @@ def totals(customer, reward, now=None) -> dict:
 
 def stored_total(customer, reward) -> WalletTotal | None:
     return WalletTotal.objects.filter(wallet__customer=customer, reward=reward).first()
+
+
+def assert_error(response, status: int, error: str, named: str | None = None) -> dict:
+    """The response is the API's error shape with this status and code (naming `named`)."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error", "details"}, body
+    assert body["error"] == error, body
+    assert body["details"], body
+    if named is not None:
+        assert isinstance(body["details"], dict) and named in body["details"], body["details"]
+    return body

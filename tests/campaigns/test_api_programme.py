@@ -9,6 +9,8 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from tests.helpers import assert_error
+
 pytestmark = pytest.mark.django_db
 
 BASE_TIER_ID = "7a1e0000-0000-4000-8000-000000000001"  # campaigns/migrations/0004
@@ -45,17 +47,6 @@ def listing(response) -> dict:
     assert response.status_code == 200, response.content
     body = response.json()
     assert set(body) == {"data", "from", "to", "count"}, body
-    return body
-
-
-def assert_error(response, status: int, error: str, named: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error", "details"}, body
-    assert body["error"] == error, body
-    assert body["details"], body
-    if named is not None:
-        assert isinstance(body["details"], dict) and named in body["details"], body["details"]
     return body
 
 

@@ -5,21 +5,13 @@ import pytest
 
 from campaigns.models import Brand, Campaign, Reward
 from tests.factories import BrandFactory, RewardFactory
-from tests.helpers import emit
+from tests.helpers import (
+    assert_error,
+    emit,
+)
 from wallets.models import Customer, Wallet
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_error(response, status: int, error: str, named: str | None = None) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error", "details"}, body
-    assert body["error"] == error, body
-    assert body["details"], body
-    if named is not None:
-        assert isinstance(body["details"], dict) and named in body["details"], body["details"]
-    return body
 
 
 # ---- brands -----------------------------------------------------------------------------------------------------
