@@ -312,7 +312,8 @@ def _count_past_grants(campaign: Campaign) -> Decimal:
     lines = line_model.objects.filter(
         campaign=campaign, event_id__in=event_model.objects.filter(status__in=event_model.LIVE).values("id"))
     lines.update(budgeted=True)
-    return lines.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    total = lines.aggregate(total=Sum("amount"))["total"]  # SQLite sums as float: back to 4 places
+    return Decimal(0) if total is None else Decimal(total).quantize(Decimal("0.0001"))
 
 
 def _current(campaign: Campaign, field: str):

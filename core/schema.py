@@ -224,8 +224,8 @@ CURSOR_PARAMETERS = [
     OpenApiParameter("cursor", OpenApiTypes.STR, OpenApiParameter.QUERY,
                      description="The `cursor` (or `previous_cursor`) of the page before. An invalid cursor "
                                  "answers 404."),
-    OpenApiParameter("limit", {"type": "integer", "minimum": 1}, OpenApiParameter.QUERY,
-                     description="Rows per page, default 100; values above 500 are answered as 500."),
+    OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": 500}, OpenApiParameter.QUERY,
+                     description="Rows per page, 1 to 500 (default 100)."),
 ]
 
 
@@ -282,12 +282,17 @@ def strip_trailing_slashes(result, generator, request, public):
     return result
 
 
+# Query parameters that refuse an empty value (400) instead of reading it as no value.
+NOT_EMPTY_QUERY = {"async", "limit"}
+
+
 def empty_query_values(result, generator, request, public):
     """`?from=&status=` is read as if the parameters were left out (core.pagination reads an empty
-    value as the default, django-filter skips an empty filter): say so on every query parameter."""
+    value as the default, django-filter skips an empty filter): say so on the query parameters
+    that do (all but NOT_EMPTY_QUERY)."""
     for item in result["paths"].values():
         for operation in item.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
-                if parameter.get("in") == "query":
+                if parameter.get("in") == "query" and parameter["name"] not in NOT_EMPTY_QUERY:
                     parameter["allowEmptyValue"] = True
     return result

@@ -30,7 +30,7 @@ from campaigns.engine import CompiledCampaign, EventFacts, Grant
 from campaigns.models import Campaign, EventType
 from events.models import Event
 from wallets.models import Customer, Wallet, WalletLine
-from wallets.selectors import customer_metrics
+from wallets.selectors import customer_metrics, exact
 
 
 def facts_for(*, event_type: str, payload: dict, customer: Customer, version: int, at: datetime) -> EventFacts:
@@ -154,6 +154,7 @@ def budgets_give_back(*, event_id) -> None:
         WalletLine.objects.filter(event_id=event_id, budgeted=True)
         .values_list("campaign_id").annotate(s=Sum("amount"))
     )
+    granted = {cid: exact(amount) for cid, amount in granted.items()}
     if granted:
         _lock_budgets(granted)
         _budget_update({cid: -amount for cid, amount in granted.items()})

@@ -108,9 +108,10 @@ class PreviewOut(serializers.Serializer):
 EVENT_ENVELOPE = data_of(EventOut)
 
 ASYNC = OpenApiParameter(
-    "async", bool, OpenApiParameter.QUERY,
-    description="`true`: store the event PENDING and queued, answer 202 with a `queue_message_id`; a worker "
-                "applies it.",
+    "async", {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[01])$"}, OpenApiParameter.QUERY,
+    description="`true` (or `1`, any case): store the event PENDING and queued, answer 202 with a "
+                "`queue_message_id`; a worker applies it. `false` (or `0`, the default): apply it now. "
+                "Any other value, the empty one included, is a 400.",
 )
 
 EVENT_VIEWS = {

@@ -3,7 +3,7 @@ from django.db.models import Sum
 
 from events.models import Event
 from wallets.models import Transaction
-from wallets.selectors import ledger_drift
+from wallets.selectors import exact, ledger_drift
 
 UNDONE = (Event.Status.REVERSED, Event.Status.CANCELLED, Event.Status.EXPIRED, Event.Status.FAILED)
 
@@ -15,6 +15,6 @@ def ledger_problems() -> list[str]:
     undone = Event.objects.filter(status__in=UNDONE).values("id")
     sums = Transaction.objects.filter(event_id__in=undone).values_list("event_id", "reward_id").annotate(s=Sum("amount"))
     for event_id, reward_id, total in sums:
-        if total != 0:
+        if exact(total) != 0:
             problems.append(f"event {event_id} is undone but nets {total} of reward {reward_id}")
     return problems

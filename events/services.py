@@ -229,11 +229,13 @@ def _apply_emit(event, event_type, payload, redemptions, now, insert, source, ac
             grants = campaign_rules.within_budgets(evaluate(campaigns, facts, decimals), campaigns, decimals)
     reward_ids = {g.reward_id for g in grants} | {r.reward_id for r in redemptions}
     ledger.rewards = {str(k): v for k, v in Reward.objects.in_bulk(list(reward_ids)).items()} if reward_ids else {}
+    # Redemptions are judged against the balance before this event: before its own grants exist,
+    # and before they pay any debt.
+    taken = wallet_services.wallet_redeem(ledger=ledger, redemptions=redemptions, hold=hold)
     lines = wallet_services.wallet_accumulate(
         ledger=ledger, grants=grants, hold=hold, issued_at=event.issued_at, brand_id=event.brand_id,
         reservation_expires_at=event.reservation_expires_at,
     )
-    taken = wallet_services.wallet_redeem(ledger=ledger, redemptions=redemptions, hold=hold)
     ledger.flush()
     if not hold:
         _metrics(event, payload, sign=1)

@@ -17,6 +17,7 @@ from wallets.models import Transaction, Wallet, WalletLine, WalletTotal
 
 T = Transaction.Type
 ZERO = Decimal(0)
+_THIS_EVENT = object()  # row(): the ledger's own event
 QUANT = Decimal("0.0001")
 
 
@@ -53,8 +54,9 @@ class Ledger:
 
     # ---- rows ---------------------------------------------------------------------------
     def row(self, type_: str, amount: Decimal, *, reward_id, line: WalletLine | None = None,
-            event_id=None, campaign_id=None, brand_id=None, details: dict | None = None) -> None:
-        """Record one signed movement and apply it to the line (or the debt) and the total."""
+            event_id=_THIS_EVENT, campaign_id=None, brand_id=None, details: dict | None = None) -> None:
+        """Record one signed movement and apply it to the line (or the debt) and the total. The
+        row belongs to the ledger's event unless `event_id` says otherwise (None: no event)."""
         if amount == 0:
             return
         total = self.total(reward_id)
@@ -77,7 +79,7 @@ class Ledger:
                 wallet=self.wallet,
                 reward_id=reward_id,
                 line=line,
-                event_id=self.event_id if event_id is None else event_id,
+                event_id=self.event_id if event_id is _THIS_EVENT else event_id,
                 campaign_id=campaign_id if campaign_id is not None else (line.campaign_id if line else None),
                 brand_id=brand_id if brand_id is not None else (line.brand_id if line else None),
                 cost=None if factor is None else (amount * factor).quantize(QUANT),
@@ -123,8 +125,10 @@ class Ledger:
                          campaign_id=line.campaign_id, details={**details, "debt_payment": True})
             rest = amount - pay
             if rest > 0:
+                # A restoration, granted by no event: when it expires, its EXPIRATION row must
+                # not be booked on the reversed grant (which then would not net to zero).
                 new = self.add_line(reward_id=line.reward_id, campaign_id=line.campaign_id, brand_id=line.brand_id,
-                                    event_id=line.event_id, amount=rest, state=WalletLine.State.AVAILABLE,
+                                    event_id=None, amount=rest, state=WalletLine.State.AVAILABLE,
                                     issued_at=self.now, expiration_date=line.expiration_date, rule_id=line.rule_id)
                 self.row(type_, rest, reward_id=line.reward_id, line=new,
                          details={**details, "restored_from_line": line.pk})

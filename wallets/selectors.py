@@ -15,6 +15,12 @@ from wallets.models import MetricBucket, WalletLine, WalletTotal
 
 ZERO = Decimal(0)
 S = WalletLine.State
+QUANT = Decimal("0.0001")
+
+
+def exact(value) -> Decimal:
+    """A database sum of amounts, exact to the amounts' 4 places (SQLite sums decimals as floats)."""
+    return ZERO if value is None else Decimal(value).quantize(QUANT)
 
 
 def line_dict(line: WalletLine) -> dict:
@@ -59,6 +65,7 @@ def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True, brands:
         .values_list("reward_id")
         .annotate(free=Sum(F("remaining") - F("reserved")))
     )
+    stale = {reward_id: exact(free) for reward_id, free in stale.items()}
     # The next date a reward's spendable amount shrinks, and by how much: the earliest
     # expiration among live lines with a free amount, summed at that date (two indexed queries).
     with_free = live.filter(remaining__gt=F("reserved"), expiration_date__isnull=False)
@@ -71,7 +78,7 @@ def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True, brands:
         for reward_id, free in with_free.filter(at_next).values_list("reward_id").annotate(
             free=Sum(F("remaining") - F("reserved"))
         ):
-            expiring[reward_id] += free
+            expiring[reward_id] += exact(free)
     out_totals = []
     for t in totals:
         out_totals.append({
@@ -161,6 +168,7 @@ def ledger_drift() -> list[str]:
         .annotate(s=Sum("amount")).values_list("wallet_id", "reward_id", "type", "debt_row", "s")
     ):
         key = (wallet_id, reward_id)
+        amount = exact(amount)
         if type_ in res:
             rebuilt[key]["reserved"] += amount
         else:
@@ -170,7 +178,7 @@ def ledger_drift() -> list[str]:
     for wallet_id, reward_id, amount in (
         WalletLine.objects.filter(state=S.PENDING).values_list("wallet_id", "reward_id").annotate(s=Sum("amount"))
     ):
-        rebuilt[(wallet_id, reward_id)]["pending"] += amount
+        rebuilt[(wallet_id, reward_id)]["pending"] += exact(amount)
     stored = {(t.wallet_id, t.reward_id): t for t in WalletTotal.objects.all()}
     for key in sorted(set(rebuilt) | set(stored), key=str):
         want = rebuilt.get(key) or {"balance": ZERO, "reserved": ZERO, "debt": ZERO, "pending": ZERO}
@@ -183,7 +191,7 @@ def ledger_drift() -> list[str]:
     for line_id, type_, amount in (
         Transaction.objects.filter(line__isnull=False).values_list("line_id", "type").annotate(s=Sum("amount"))
     ):
-        line_sums[line_id][1 if type_ in res else 0] += amount
+        line_sums[line_id][1 if type_ in res else 0] += exact(amount)
     for line in WalletLine.objects.only("id", "remaining", "reserved", "state").iterator(chunk_size=2000):
         remaining, reserved = line_sums.get(line.pk, (ZERO, ZERO))
         if line.remaining != remaining or line.reserved != reserved:

@@ -30,6 +30,7 @@ from campaigns.models import Tier
 from core.exceptions import Conflict, InsufficientBalance
 from wallets.ledger import ZERO, Ledger, lines_by_id
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
+from wallets.selectors import exact
 
 T = Transaction.Type
 S = WalletLine.State
@@ -236,7 +237,7 @@ def wallet_reverse(*, ledger: Ledger) -> None:
     for line in lines:
         taken = line.free if line.state == S.AVAILABLE else ZERO
         ledger.row(T.REVERSAL, -taken, reward_id=line.reward_id, line=line)
-        shortfall = line.amount - taken + expired.get(line.pk, ZERO)
+        shortfall = line.amount - taken + exact(expired.get(line.pk))
         if shortfall > 0:
             ledger.row(T.REVERSAL, -shortfall, reward_id=line.reward_id, brand_id=line.brand_id,
                        campaign_id=line.campaign_id, details={"debt": True, "line_id": line.pk})

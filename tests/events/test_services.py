@@ -133,7 +133,8 @@ def test_emit_resolved_debits_redemptions_in_the_same_event(customer, brand, sta
     [acc] = lines_of(event)
     [first_line] = lines_of(funded)
     assert (acc.remaining, acc.state) == (3, L.AVAILABLE)
-    assert rows_of(event) == [(T.ACCUMULATION, D(3), acc.pk), (T.REDEMPTION, D(-5), first_line.pk)]
+    # the redemption is judged (and written) before the event's own grant
+    assert rows_of(event) == [(T.REDEMPTION, D(-5), first_line.pk), (T.ACCUMULATION, D(3), acc.pk)]
     assert WalletLine.objects.get(pk=first_line.pk).remaining == 7
     assert totals(customer, stars) == T4(10)
     assert ledger_problems() == []
