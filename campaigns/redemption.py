@@ -17,22 +17,20 @@ A reward's `conditions` (checked inside an order only):
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from core.amounts import parse_decimal
 
 PLACES = ("order", "product", "shipping")
 CONDITION_KEYS = {"applies_to", "min_order_value", "skus", "max_amount"}
 ALLOWED_PLACES = {"POINTS": set(PLACES), "DISCOUNT": set(PLACES), "PRODUCT": {"order"}, "GIFT_CARD": set()}
 
 
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() and number >= 0 else None
+def _non_negative(value: Any) -> Decimal | None:
+    """A number >= 0, or None."""
+    number = parse_decimal(value)
+    return number if number is not None and number >= 0 else None
 
 
 def conditions_problems(reward_type: str, conditions: Any) -> dict[str, str]:
@@ -51,7 +49,7 @@ def conditions_problems(reward_type: str, conditions: Any) -> dict[str, str]:
     elif applies_to is not None and not set(applies_to) <= ALLOWED_PLACES.get(reward_type, set()):
         errors["conditions.applies_to"] = f"a {reward_type} reward cannot be redeemed at {', '.join(applies_to)}"
     for key in ("min_order_value", "max_amount"):
-        if key in conditions and _number(conditions[key]) is None:
+        if key in conditions and _non_negative(conditions[key]) is None:
             errors[f"conditions.{key}"] = "must be a number >= 0"
     skus = conditions.get("skus")
     if skus is not None and (not isinstance(skus, list) or not all(isinstance(s, str) for s in skus)):
@@ -84,11 +82,11 @@ def redemption_problem(*, reward_type: str, conditions: dict, path: str, amount:
         return f"this reward applies to {', '.join(applies_to)} only"
     if applies_to is None and reward_type == "DISCOUNT":
         return "this DISCOUNT reward is not configured for any place"
-    minimum = _number(conditions.get("min_order_value"))
-    value = _number(order.get("value"))
+    minimum = _non_negative(conditions.get("min_order_value"))
+    value = _non_negative(order.get("value"))
     if minimum is not None and (value is None or value < minimum):
         return f"the order's value must be at least {minimum}"
-    maximum = _number(conditions.get("max_amount"))
+    maximum = _non_negative(conditions.get("max_amount"))
     if maximum is not None and amount > maximum:
         return f"at most {maximum} may be redeemed at once"
     skus = conditions.get("skus")
