@@ -4,6 +4,7 @@ programme is compiled (the cache keeps it compiled between requests). Prints; as
 
     .venv/bin/python bench/engine_bench.py [--campaigns 50] [--rules 3] [--products 20]
 """
+
 import argparse
 import os
 import sys
@@ -36,23 +37,55 @@ def main() -> None:
         lambda i: {"kind": "FIXED", "amount": 5},
     ]
     conditions = [
-        lambda i: [[{"field": "order.value", "operator": "gte", "value": 10 * i},
-                    {"field": "order.payment_method", "operator": "in", "value": ["CREDIT", "DEBIT"]}]],
-        lambda i: [[{"field": "order.products.sku", "operator": "eq", "value": f"SKU-{i % 25}"},
-                    {"field": "order.products.tags.category", "operator": "eq", "value": "coffee"}]],
-        lambda i: [[{"field": "order.store_id", "operator": "eq", "value": f"S{i % 10}"}],
-                   [{"field": "event.tags.channel", "operator": "eq", "value": "app"},
-                    {"field": "customer.tags.vip", "operator": "eq", "value": True}]],
+        lambda i: [
+            [
+                {"field": "order.value", "operator": "gte", "value": 10 * i},
+                {"field": "order.payment_method", "operator": "in", "value": ["CREDIT", "DEBIT"]},
+            ]
+        ],
+        lambda i: [
+            [
+                {"field": "order.products.sku", "operator": "eq", "value": f"SKU-{i % 25}"},
+                {"field": "order.products.tags.category", "operator": "eq", "value": "coffee"},
+            ]
+        ],
+        lambda i: [
+            [{"field": "order.store_id", "operator": "eq", "value": f"S{i % 10}"}],
+            [
+                {"field": "event.tags.channel", "operator": "eq", "value": "app"},
+                {"field": "customer.tags.vip", "operator": "eq", "value": True},
+            ],
+        ],
     ]
     campaigns = [
-        compile_campaign(id=i, brand_id="B1", rules=[
-            {"id": f"r{j}", "conditions": conditions[j % 3](i),
-             "effects": [{"reward_id": reward, **kinds[j % 3](i)}]} for j in range(args.rules)])
+        compile_campaign(
+            id=i,
+            brand_id="B1",
+            rules=[
+                {
+                    "id": f"r{j}",
+                    "conditions": conditions[j % 3](i),
+                    "effects": [{"reward_id": reward, **kinds[j % 3](i)}],
+                }
+                for j in range(args.rules)
+            ],
+        )
         for i in range(args.campaigns)
     ]
-    order = {"value": Decimal("250.00"), "payment_method": "CREDIT", "store_id": "S3",
-             "products": [{"sku": f"SKU-{k}", "amount": Decimal(1 + k % 3), "value": Decimal("12.50"),
-                           "tags": {"category": "coffee" if k % 2 else "food"}} for k in range(args.products)]}
+    order = {
+        "value": Decimal("250.00"),
+        "payment_method": "CREDIT",
+        "store_id": "S3",
+        "products": [
+            {
+                "sku": f"SKU-{k}",
+                "amount": Decimal(1 + k % 3),
+                "value": Decimal("12.50"),
+                "tags": {"category": "coffee" if k % 2 else "food"},
+            }
+            for k in range(args.products)
+        ],
+    }
     payload = {"order": order, "tags": {"channel": "app"}, "issued_at": datetime.now(UTC)}
     customer = {"tags": {"vip": True}, "tier_id": None, "tier_level": 1}
     decimals = {reward: 2}
@@ -63,8 +96,10 @@ def main() -> None:
         # a new EventFacts per event, as in production
         grants = evaluate(campaigns, EventFacts(event_type="PURCHASE", payload=payload, customer=customer), decimals)
     per_event = (time.perf_counter() - start) / args.rounds
-    print(f"{args.campaigns} campaigns x {args.rules} rules, {args.products}-product order: "
-          f"{per_event * 1e6:.0f} us per event ({len(grants)} grants), {1 / per_event:.0f} events/s on one core")
+    print(
+        f"{args.campaigns} campaigns x {args.rules} rules, {args.products}-product order: "
+        f"{per_event * 1e6:.0f} us per event ({len(grants)} grants), {1 / per_event:.0f} events/s on one core"
+    )
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 `GET /api/v1/auth/authorize` with `x-api-key` answers a signed token valid for one hour
 (LOYALTY_API_TOKEN_MAX_AGE), accepted as a Bearer credential like the key itself.
 """
+
 from django.conf import settings
 from django.core import signing
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from campaigns.models import ApiKey
@@ -66,3 +68,31 @@ def check_brand(request, brand_id: str | None) -> None:
         raise exceptions.PermissionDenied(
             f"this API key may not use brand {brand_id!r}" if brand_id else "this API key is restricted to brands"
         )
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    """campaigns.auth.ApiKeyAuthentication: a key (or a one-hour token) as a bearer credential,
+    or the key in `x-api-key`. Either one is enough (OR)."""
+
+    target_class = "campaigns.auth.ApiKeyAuthentication"
+    name = ["bearerAuth", "apiKeyAuth"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"bearerAuth": []}, {"apiKeyAuth": []}]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`Authorization: Bearer <API key>` (keys start with `lk_`), or a one-hour token "
+                "from `GET /api/v1/auth/authorize`.",
+            },
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "x-api-key",
+                "description": "`x-api-key: <API key>`. Keys are created by an operator (admin or "
+                "`manage.py create_api_key`) and shown once.",
+            },
+        ]

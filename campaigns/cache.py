@@ -5,6 +5,7 @@ post_delete signal) gives `ProgrammeVersion.version` a new value in the same tra
 that number (one indexed query) and recompiles only when it moved, so an edit is seen by the
 very next event in every process, and an unchanged programme costs no compilation.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -35,8 +36,9 @@ def bump_version() -> None:
         ProgrammeVersion.objects.update_or_create(pk=1, defaults={"version": new})
 
 
-def running_campaigns(*, brand_id: str, trigger: str, at: datetime,
-                      version: int | None = None) -> tuple[list[CompiledCampaign], dict[str, int]]:
+def running_campaigns(
+    *, brand_id: str, trigger: str, at: datetime, version: int | None = None
+) -> tuple[list[CompiledCampaign], dict[str, int]]:
     """The ACTIVE behaviour campaigns of this brand (or global) for this trigger whose window
     holds `at`, compiled, and the decimals of every reward they grant."""
     version = current_version() if version is None else version
@@ -51,14 +53,21 @@ def running_campaigns(*, brand_id: str, trigger: str, at: datetime,
 
 def _load_campaigns(brand_id: str, trigger: str) -> tuple[list[CompiledCampaign], dict[str, int]]:
     rows = list(
-        Campaign.objects.filter(Q(brand_id=brand_id) | Q(brand__isnull=True), trigger_id=trigger,
-                                status=Campaign.Status.ACTIVE, type=Campaign.Type.BEHAVIOR)
+        Campaign.objects.filter(
+            Q(brand_id=brand_id) | Q(brand__isnull=True),
+            trigger_id=trigger,
+            status=Campaign.Status.ACTIVE,
+            type=Campaign.Type.BEHAVIOR,
+        )
         .order_by("created_at", "id")
         .values("id", "brand_id", "rules", "budget", "limit", "start_date", "end_date")
     )
     reward_ids = {str(e["reward_id"]) for c in rows for r in c["rules"] for e in r.get("effects", [])}
-    decimals = {str(pk): d for pk, d in Reward.objects.filter(pk__in=reward_ids).values_list("pk", "decimals")} \
-        if reward_ids else {}
+    decimals = (
+        {str(pk): d for pk, d in Reward.objects.filter(pk__in=reward_ids).values_list("pk", "decimals")}
+        if reward_ids
+        else {}
+    )
     return [compile_campaign(**row) for row in rows], decimals
 
 
@@ -78,8 +87,11 @@ def tiers(*, version: int | None = None) -> list[CompiledTier]:
     entry = _tiers.get("all")
     if entry is None or entry[0] != version:
         compiled = [
-            CompiledTier(str(t.pk), t.level,
-                         tuple(tuple(compile_condition(c) for c in group) for group in t.entry_conditions or []))
+            CompiledTier(
+                str(t.pk),
+                t.level,
+                tuple(tuple(compile_condition(c) for c in group) for group in t.entry_conditions or []),
+            )
             for t in Tier.objects.order_by("-level")
         ]
         entry = (version, compiled)

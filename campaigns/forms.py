@@ -1,5 +1,6 @@
 """Admin forms: the same validation as the API (campaigns.services), so an operator cannot save
 a rule the engine would refuse, nor change the rules of a campaign that has started."""
+
 from django import forms
 from django.utils import timezone
 
@@ -19,7 +20,8 @@ class CampaignAdminForm(forms.ModelForm):
             changed = {f for f in ("rules", "trigger", "brand", "start_date", "type") if f in self.changed_data}
             if changed:
                 raise forms.ValidationError(
-                    f"The campaign has started: {', '.join(sorted(changed))} cannot change. Copy it instead.")
+                    f"The campaign has started: {', '.join(sorted(changed))} cannot change. Copy it instead."
+                )
         errors = {}
         if data.get("start_date") and data.get("end_date") and data["end_date"] < data["start_date"]:
             errors["end_date"] = "must not be before start_date"

@@ -1,5 +1,6 @@
 """The programme's definition: brands, rewards, event types, campaigns, and the API keys that
 may use them (keys live here because they are restricted to brands)."""
+
 import hashlib
 import secrets
 import uuid
@@ -57,10 +58,6 @@ class Reward(TimeStampedModel):
         raw = (self.attributes or {}).get("conversion_factor")
         return None if raw is None else Decimal(str(raw))
 
-    @property
-    def quantum(self) -> Decimal:
-        return Decimal(1).scaleb(-self.decimals)
-
 
 class EventType(TimeStampedModel):
     """PURCHASE, REGISTRATION, BIRTHDAY, ADD_TO_CART and TIER_ADJUSTMENT come with the
@@ -100,6 +97,10 @@ class Tier(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.level}. {self.name}"
+
+    @property
+    def is_base(self) -> bool:
+        return self.level == 1
 
 
 class ProgrammeVersion(models.Model):
@@ -159,6 +160,10 @@ class Campaign(TimeStampedModel):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "was_active"}
         super().save(*args, **kwargs)
+
+    @property
+    def budget_remaining(self) -> Decimal | None:
+        return None if self.budget is None else self.budget - self.budget_used
 
     def is_frozen(self, now) -> bool:
         """Started: it has been ACTIVE and its start has passed. Its rules are then frozen."""

@@ -15,6 +15,7 @@ A reward's `conditions` (checked inside an order only):
     skus             product-level redemption only on these SKUs
     max_amount       at most this much of the reward per redemption
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -41,8 +42,9 @@ def conditions_problems(reward_type: str, conditions: Any) -> dict[str, str]:
     for key in sorted(set(conditions) - CONDITION_KEYS):
         errors[f"conditions.{key}"] = f"unknown condition; one of {', '.join(sorted(CONDITION_KEYS))}"
     applies_to = conditions.get("applies_to")
-    if applies_to is not None and (not isinstance(applies_to, list) or not applies_to
-                                   or any(p not in PLACES for p in applies_to)):
+    if applies_to is not None and (
+        not isinstance(applies_to, list) or not applies_to or any(p not in PLACES for p in applies_to)
+    ):
         errors["conditions.applies_to"] = f"must be a non-empty list of {', '.join(PLACES)}"
     elif reward_type == "DISCOUNT" and applies_to is None:
         errors["conditions.applies_to"] = "a DISCOUNT reward must say where it applies (order, product, shipping)"
@@ -68,8 +70,9 @@ def place_of(path: str) -> str:
     return "redeem"
 
 
-def redemption_problem(*, reward_type: str, conditions: dict, path: str, amount: Decimal, order: dict,
-                       product: dict | None) -> str | None:
+def redemption_problem(
+    *, reward_type: str, conditions: dict, path: str, amount: Decimal, order: dict, product: dict | None
+) -> str | None:
     """Why this redemption may not happen at `path`, or None if it may."""
     place = place_of(path)
     if place == "redeem":

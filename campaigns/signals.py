@@ -1,5 +1,6 @@
 """Any change to the programme moves its version, so every process's cache sees it next time.
 (Signals only invalidate a cache here; no ledger or balance is ever written from a signal.)"""
+
 from django.db.models.signals import post_delete, post_save
 
 from campaigns.cache import bump_version

@@ -1,8 +1,15 @@
 """The API router: every endpoint under /api/v1/."""
+
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api import AuthorizeView, BrandViewSet, CampaignViewSet, EventTypeViewSet, RewardViewSet, TierViewSet
+from campaigns.api.authorize import AuthorizeView
+from campaigns.api.brands import BrandViewSet
+from campaigns.api.campaigns import CampaignViewSet
+from campaigns.api.event_types import EventTypeViewSet
+from campaigns.api.rewards import RewardViewSet
+from campaigns.api.tiers import TierViewSet
+from core.serializers import PATH_ID
 from events.api import EventViewSet, RedeemPreviewView
 from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
 
@@ -15,8 +22,9 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 router.register("tiers", TierViewSet, basename="tier")
 router.register("event-types", EventTypeViewSet, basename="event-type")
 router.register("customers", CustomerViewSet, basename="customer")
-router.register(r"customers/(?P<customer_id>[^/\x00]+)/transactions", CustomerTransactionViewSet,
-                basename="customer-transaction")
+router.register(
+    rf"customers/(?P<customer_id>{PATH_ID})/transactions", CustomerTransactionViewSet, basename="customer-transaction"
+)
 router.register("transactions", TransactionViewSet, basename="transaction")
 
 urlpatterns = [

@@ -3,6 +3,7 @@
 An amount is a Decimal >= 0, at most 10^12, with at most 4 decimals (`PLACES`). A reward's own
 `decimals` (0..4) round grants down further (`quantum`).
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation

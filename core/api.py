@@ -6,6 +6,7 @@ back when they raise), and the idempotency middleware must be able to keep a 422
 stored FAILED. Field errors are flattened into dotted paths (`order.products[1].value`) so a client can see
 exactly which field was refused.
 """
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
@@ -58,9 +59,14 @@ def error_response(code: str, details, status: int, headers: dict | None = None)
     return Response({"error": code, "details": details}, status=status, headers=headers)
 
 
+# What any request answers while the database is away (the API's handler and the idempotency
+# middleware, which runs outside DRF).
+UNAVAILABLE = {"error": "service_unavailable", "details": "the database is unavailable; retry shortly"}
+UNAVAILABLE_HEADERS = {"Retry-After": "5"}
+
+
 def database_unavailable() -> Response:
-    return error_response("service_unavailable", "the database is unavailable; retry shortly", 503,
-                          {"Retry-After": "5"})
+    return Response(UNAVAILABLE, status=503, headers=UNAVAILABLE_HEADERS)
 
 
 def exception_handler(exc, context):

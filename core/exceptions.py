@@ -2,6 +2,7 @@
 
 Each carries a machine `code` and the HTTP status it maps to, so the mapping lives in one place.
 """
+
 from typing import Any
 
 

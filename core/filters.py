@@ -1,4 +1,5 @@
 """Strict query filters: a value the API does not understand is a 400, never ignored or a 500."""
+
 from datetime import UTC
 
 import django_filters

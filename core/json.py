@@ -1,4 +1,5 @@
 """Turning validated payloads (with Decimals and datetimes) into plain JSON values."""
+
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID

@@ -1,4 +1,5 @@
 """The abstract base model every app uses."""
+
 from django.db import models
 
 

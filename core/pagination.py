@@ -1,6 +1,7 @@
-"""Masivo-style list paging: `?from=0&to=49` (0-based, inclusive), answered with
+"""List paging; each paginator documents its own parameters and body. Masivo-style list paging: `?from=0&to=49` (0-based, inclusive), answered with
 `{"data": [...], "from": 0, "to": 49, "count": <total>}`. At most 500 rows a page; the default
 page is 50 rows."""
+
 import re
 
 from rest_framework.exceptions import ValidationError
@@ -41,13 +42,34 @@ class RangePagination(BasePagination):
     def get_paginated_response_schema(self, schema):
         return {
             "type": "object",
+            "required": ["data", "from", "to", "count"],
             "properties": {
                 "data": schema,
-                "from": {"type": "integer"},
-                "to": {"type": "integer"},
-                "count": {"type": "integer"},
+                "from": {"type": "integer", "description": "Index of the first row answered."},
+                "to": {"type": "integer", "description": "Index of the last row answered (`from` - 1 when none)."},
+                "count": {"type": "integer", "description": "Rows matching the filters, all pages."},
             },
         }
+
+    def get_schema_operation_parameters(self, view):
+        bound = {"type": "integer", "minimum": 0, "maximum": 999_999_999}
+        return [
+            {
+                "name": "from",
+                "in": "query",
+                "required": False,
+                "schema": bound,
+                "description": "0-based index of the first row (default 0).",
+            },
+            {
+                "name": "to",
+                "in": "query",
+                "required": False,
+                "schema": bound,
+                "description": f"0-based index of the last row, inclusive, not below `from` (default `from` + "
+                f"{DEFAULT_PAGE - 1}). At most {MAX_PAGE} rows are answered.",
+            },
+        ]
 
 
 class LedgerCursorPagination(CursorPagination):
@@ -55,6 +77,7 @@ class LedgerCursorPagination(CursorPagination):
     "previous_cursor": ...}`; ask for the next page with `?cursor=<cursor>`, `?limit=` up to 500.
     Stable under concurrent inserts (ids only grow), and O(page) however long the ledger."""
 
+    schema_prefix = "CursorPaginated"  # its component name (core.schema.ApiSchema)
     ordering = "-id"
     page_size = 100
     page_size_query_param = "limit"
@@ -65,7 +88,9 @@ class LedgerCursorPagination(CursorPagination):
         if raw is None:
             return self.page_size
         if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationError({self.page_size_query_param: f"must be a whole number from 1 to {self.max_page_size}"})
+            raise ValidationError(
+                {self.page_size_query_param: f"must be a whole number from 1 to {self.max_page_size}"}
+            )
         return int(raw)
 
     @staticmethod
@@ -77,11 +102,49 @@ class LedgerCursorPagination(CursorPagination):
         return parse_qs(urlparse(link).query).get("cursor", [None])[0]
 
     def get_paginated_response(self, data):
-        response = Response({"data": data, "cursor": self._token(self.get_next_link()),
-                             "previous_cursor": self._token(self.get_previous_link())})
+        response = Response(
+            {
+                "data": data,
+                "cursor": self._token(self.get_next_link()),
+                "previous_cursor": self._token(self.get_previous_link()),
+            }
+        )
         response.enveloped = True
         return response
 
     def get_paginated_response_schema(self, schema):
-        return {"type": "object", "properties": {"data": schema, "cursor": {"type": "string", "nullable": True},
-                                                 "previous_cursor": {"type": "string", "nullable": True}}}
+        return {
+            "type": "object",
+            "required": ["data", "cursor", "previous_cursor"],
+            "properties": {
+                "data": schema,
+                "cursor": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "Pass as `?cursor=` for the next page; null on the last page.",
+                },
+                "previous_cursor": {
+                    "type": "string",
+                    "nullable": True,
+                    "description": "The page before; null on the first.",
+                },
+            },
+        }
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "The `cursor` (or `previous_cursor`) of the page before. An invalid cursor answers 404.",
+            },
+            {
+                "name": self.page_size_query_param,
+                "in": "query",
+                "required": False,
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+                "description": f"Rows per page, 1 to {self.max_page_size} (default {self.page_size}).",
+            },
+        ]

@@ -1,6 +1,7 @@
 """A JSON parser for money: numbers become Decimal (never float), NaN and Infinity are refused
 naming where they stood, and no string anywhere in the body (keys included) may hold a NUL or a
 lone surrogate, which PostgreSQL cannot store."""
+
 import json
 from decimal import Decimal, InvalidOperation
 
@@ -68,9 +69,7 @@ class StrictJSONParser(JSONParser):
         if not raw:  # no body at all; whitespace alone is not JSON
             return {}
         try:
-            data = json.loads(
-                raw.decode("utf-8"), parse_float=_parse_decimal, parse_constant=_refuse_constant
-            )
+            data = json.loads(raw.decode("utf-8"), parse_float=_parse_decimal, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error: {exc}") from exc
         bad = find_bad_value(data)

@@ -5,16 +5,24 @@
 - amounts are Decimals >= 0 (or > 0), <= 10^12, with at most 4 decimals;
 - datetimes must carry a time zone.
 """
+
 import difflib
 from decimal import Decimal
 
 from rest_framework import serializers
 
+from core.amounts import MAX_AMOUNT
 from core.json import jsonable
 
-MAX_AMOUNT = Decimal(10) ** 12
-ALIASES = {"fulfill": "fulfilled", "customer": "customer_id", "brand": "brand_id", "event_type": "type",
-           "quantity": "amount", "reward_id": "id", "purchaseId": "purchase_id"}
+ALIASES = {
+    "fulfill": "fulfilled",
+    "customer": "customer_id",
+    "brand": "brand_id",
+    "event_type": "type",
+    "quantity": "amount",
+    "reward_id": "id",
+    "purchaseId": "purchase_id",
+}
 
 
 def suggest(name: str, known) -> str:
@@ -111,3 +119,8 @@ class JSONObjectField(JSONValueField):
         if not isinstance(data, dict):
             raise serializers.ValidationError("must be a JSON object")
         return super().to_internal_value(data)
+
+
+# An id in a URL path: PostgreSQL text cannot hold NUL, and a `/` would end the segment, so an id
+# holding either is simply unknown (404) rather than an error.
+PATH_ID = "[^/\x00]+"

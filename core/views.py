@@ -1,4 +1,5 @@
 """Shared view behaviour: the `{"data": ...}` envelope on every success body."""
+
 from rest_framework.response import Response
 
 

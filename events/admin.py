@@ -1,6 +1,7 @@
 """Events in the back office: find an event by id, customer or purchase id; see its payload,
 result, status history and ledger rows; Fulfill and Reverse call the same services as the API
 (Reverse asks for a reason on a confirmation page and needs the `reverse_event` permission)."""
+
 import json
 
 from django.contrib import admin, messages
@@ -11,6 +12,7 @@ from core.exceptions import DomainError
 from events import services
 from events.forms import ReverseForm
 from events.models import Event, EventTransition
+from events.status import Source
 from wallets.models import Transaction
 
 
@@ -34,10 +36,30 @@ class EventAdmin(admin.ModelAdmin):
     inlines = [TransitionInline]
     actions = ["fulfill_events", "reverse_events"]
     readonly_fields = (
-        "id", "customer", "brand", "type", "status", "fulfilled", "reserve", "purchase_id", "platform",
-        "issued_at", "created_at", "processing_at", "resolved_at", "failed_at", "cancelled_at", "expired_at",
-        "reversed_at", "reservation_expires_at", "reason", "error_code", "payload", "outcome",
-        "rewarding_campaigns", "ledger_rows",
+        "id",
+        "customer",
+        "brand",
+        "type",
+        "status",
+        "fulfilled",
+        "reserve",
+        "purchase_id",
+        "platform",
+        "issued_at",
+        "created_at",
+        "processing_at",
+        "resolved_at",
+        "failed_at",
+        "cancelled_at",
+        "expired_at",
+        "reversed_at",
+        "reservation_expires_at",
+        "reason",
+        "error_code",
+        "payload",
+        "outcome",
+        "rewarding_campaigns",
+        "ledger_rows",
     )
     exclude = ("data", "result")
 
@@ -64,7 +86,8 @@ class EventAdmin(admin.ModelAdmin):
         if not rows:
             return "none"
         body = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             ((r.id, r.type, r.amount, r.reward.name, r.line_id or "debt", r.created_at) for r in rows),
         )
         return format_html(
@@ -74,9 +97,12 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Fulfill selected held events", permissions=["fulfill"])
     def fulfill_events(self, request, queryset):
-        self._run(request, queryset, lambda e: services.event_fulfill(event_id=e.pk, source="admin",
-                                                                      actor=request.user), "fulfilled")
-
+        self._run(
+            request,
+            queryset,
+            lambda e: services.event_fulfill(event_id=e.pk, source=Source.ADMIN, actor=request.user),
+            "fulfilled",
+        )
 
     @admin.action(description="Reverse or cancel selected events…", permissions=["reverse"])
     def reverse_events(self, request, queryset):
@@ -84,8 +110,14 @@ class EventAdmin(admin.ModelAdmin):
             form = ReverseForm(request.POST)
             if form.is_valid():
                 reason = form.cleaned_data["reason"]
-                self._run(request, queryset, lambda e: services.event_reverse(
-                    event_id=e.pk, reason=reason, source="admin", actor=request.user), "reversed")
+                self._run(
+                    request,
+                    queryset,
+                    lambda e: services.event_reverse(
+                        event_id=e.pk, reason=reason, source=Source.ADMIN, actor=request.user
+                    ),
+                    "reversed",
+                )
                 return None
         else:
             form = ReverseForm()

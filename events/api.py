@@ -1,9 +1,10 @@
 """Event endpoints: emit, list, read, fulfill, reverse (SPEC section 3)."""
+
 from datetime import timedelta
 
 import django_filters
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 
 from campaigns.auth import allowed_brands, check_brand
 from core.filters import UTCDateTimeFilter
-from core.json import jsonable
+from core.schema import refusal
 from core.serializers import (
     AmountField,
     AwareDateTimeField,
@@ -22,9 +23,10 @@ from core.serializers import (
     StrictSerializer,
 )
 from core.views import EnvelopeMixin
-from events import schema as docs
-from events import services
+from events import selectors, services
 from events.models import Event
+from events.serializers import EventOut, PreviewOut
+from events.status import Source
 
 MAX_PRODUCTS = 500
 ISSUED_AT_MAX_AGE = timedelta(hours=72)
@@ -62,8 +64,9 @@ class OrderIn(StrictSerializer):
     channel_id = StrictCharField(required=False)
     value = AmountField(required=False)
     discounted_value = AmountField(required=False)
-    payment_method = serializers.ChoiceField(choices=["CREDIT", "DEBIT", "CASH", "BANK_TRANSFER", "OTHER"],
-                                             required=False)
+    payment_method = serializers.ChoiceField(
+        choices=["CREDIT", "DEBIT", "CASH", "BANK_TRANSFER", "OTHER"], required=False
+    )
     products = ProductIn(many=True, required=False, max_length=MAX_PRODUCTS)
     shipping = ShippingIn(required=False)
     redeem = redeem_list()
@@ -105,35 +108,6 @@ class ReverseIn(StrictSerializer):
     reason = StrictCharField(max_length=2000)
 
 
-def event_out(event: Event) -> dict:
-    return jsonable({
-        "id": event.pk,
-        "customer_id": event.customer_id,
-        "brand_id": event.brand_id,
-        "type": event.type_id,
-        "status": event.status,
-        "fulfilled": event.fulfilled,
-        "reserve": event.reserve,
-        "platform": event.platform or None,
-        "purchase_id": event.purchase_id,
-        "data": event.data,
-        "rewarding_campaigns": event.rewarding_campaigns,
-        "result": event.result,
-        "reason": event.reason or None,
-        "error_code": event.error_code or None,
-        "issued_at": event.issued_at,
-        "created_at": event.created_at,
-        "processing_at": event.processing_at,
-        "resolved_at": event.resolved_at,
-        "failed_at": event.failed_at,
-        "cancelled_at": event.cancelled_at,
-        "expired_at": event.expired_at,
-        "reversed_at": event.reversed_at,
-        "reservation_expires_at": event.reservation_expires_at,
-        **({"queue_message_id": event.queue_message_id} if event.queue_message_id else {}),
-    })
-
-
 class EventFilter(django_filters.FilterSet):
     customer_id = django_filters.CharFilter()
     brand_id = django_filters.CharFilter()
@@ -148,7 +122,22 @@ class EventFilter(django_filters.FilterSet):
         fields = []
 
 
-@extend_schema_view(**docs.EVENT_VIEWS)
+ASYNC = OpenApiParameter(
+    "async",
+    {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[01])$"},
+    OpenApiParameter.QUERY,
+    description="`true` (or `1`, any case): store the event PENDING and queued, answer 202 with a "
+    "`queue_message_id`; a worker applies it. `false` (or `0`, the default): apply it now. "
+    "Any other value, the empty one included, is a 400.",
+)
+EVENT_NOT_FOUND = refusal("`event_not_found`.")
+UNKNOWN_REFERENCE = refusal("Unknown brand (`brand_not_found`) or customer (`customer_not_found`).")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List events", responses=EventOut(many=True)),
+    retrieve=extend_schema(summary="Read an event", responses={200: EventOut, 404: EVENT_NOT_FOUND}),
+)
 class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Event.objects.all()
     filterset_class = EventFilter
@@ -158,7 +147,7 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         return self.queryset if allowed is None else self.queryset.filter(brand_id__in=allowed)
 
     def _check_event(self, pk) -> Event:
-        event = services.event_get(event_id=pk)
+        event = selectors.event_get(event_id=pk)
         check_brand(self.request, event.brand_id)
         return event
 
@@ -167,12 +156,32 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([event_out(e) for e in page])
+        return self.get_paginated_response(EventOut(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        return Response(event_out(self._check_event(pk)))
+        return Response(EventOut(self._check_event(pk)).data)
 
-    @docs.emit(request=EmitIn)
+    @extend_schema(
+        summary="Emit an event",
+        request=EmitIn,
+        parameters=[ASYNC],
+        description="Matches the running campaigns, credits and debits the wallet, and answers the final "
+        "result (201). `fulfilled: false` holds the event PENDING with its accumulations pending "
+        "and its redemptions reserved for `reserve` days.",
+        responses={
+            201: OpenApiResponse(EventOut, description="Applied: RESOLVED, or PENDING when held."),
+            202: OpenApiResponse(EventOut, description="Queued (`?async=true`): PENDING, with a `queue_message_id`."),
+            404: UNKNOWN_REFERENCE,
+            409: refusal(
+                "`duplicate_purchase` (a live event with the same brand, type and `order.purchase_id`; "
+                "its id in `event_id`), or `idempotency_conflict`."
+            ),
+            422: refusal(
+                "`insufficient_balance` or `reward_not_redeemable_here`: the event is stored FAILED "
+                "(its id in `event_id`) and nothing moved."
+            ),
+        },
+    )
     def create(self, request):
         data = EmitIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -181,25 +190,48 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         if run_async not in ("true", "false", "1", "0"):
             raise serializers.ValidationError({"async": "must be true or false"})
         if run_async in ("true", "1"):
-            event = services.event_enqueue(payload=data.validated_data, source="api")
-            return Response(event_out(event), status=202)
-        event = services.event_emit(payload=data.validated_data, source="api")
-        return Response(event_out(event), status=201)
+            event = services.event_enqueue(payload=data.validated_data, source=Source.API)
+            return Response(EventOut(event).data, status=202)
+        event = services.event_emit(payload=data.validated_data, source=Source.API)
+        return Response(EventOut(event).data, status=201)
 
-    @docs.FULFILL
+    @extend_schema(
+        summary="Fulfill a held event",
+        request=None,
+        description="PENDING (`fulfilled: false`) -> RESOLVED: its pending lines become spendable and its "
+        "reservations are consumed.",
+        responses={
+            200: OpenApiResponse(EventOut, description="The event, RESOLVED."),
+            404: EVENT_NOT_FOUND,
+            409: refusal(
+                "`invalid_transition`: not a held PENDING event (its `status` is given), still "
+                "queued, or past its reservation."
+            ),
+        },
+    )
     @action(detail=True, methods=["patch"])
     def fulfill(self, request, pk=None):
         self._check_event(pk)
-        return Response(event_out(services.event_fulfill(event_id=pk, source="api")))
+        return Response(EventOut(services.event_fulfill(event_id=pk, source=Source.API)).data)
 
-    @docs.reverse(request=ReverseIn)
+    @extend_schema(
+        summary="Reverse an event",
+        request=ReverseIn,
+        description="RESOLVED -> REVERSED (accumulations taken back, redemptions returned, metrics restored), "
+        "or held PENDING -> CANCELLED.",
+        responses={
+            200: OpenApiResponse(EventOut, description="The event, REVERSED or CANCELLED."),
+            404: EVENT_NOT_FOUND,
+            409: refusal("`invalid_transition` (its `status` is given), or `idempotency_conflict`."),
+        },
+    )
     @action(detail=True, methods=["post"])
     def reverse(self, request, pk=None):
         self._check_event(pk)
         data = ReverseIn(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(event_out(services.event_reverse(event_id=pk, reason=data.validated_data["reason"],
-                                                         source="api")))
+        event = services.event_reverse(event_id=pk, reason=data.validated_data["reason"], source=Source.API)
+        return Response(EventOut(event).data)
 
 
 class PreviewIn(StrictSerializer):
@@ -214,9 +246,18 @@ class RedeemPreviewView(EnvelopeMixin, APIView):
     """PUT /events/redeem/preview: what the given redemptions would do to the order, each with
     its result or error; nothing is written (no lock, no ledger row, no event)."""
 
-    @docs.preview(request=PreviewIn)
+    @extend_schema(
+        summary="Preview redemptions on an order",
+        request=PreviewIn,
+        description="What the given redemptions would do to the order, each with its result or error; "
+        "nothing is written.",
+        responses={
+            200: OpenApiResponse(PreviewOut, description="Each redemption with its result."),
+            404: UNKNOWN_REFERENCE,
+        },
+    )
     def put(self, request):
         data = PreviewIn(data=request.data)
         data.is_valid(raise_exception=True)
         check_brand(request, data.validated_data["brand_id"])
-        return Response(services.redeem_preview(payload=data.validated_data))
+        return Response(PreviewOut(selectors.redeem_preview(payload=data.validated_data)).data)

@@ -9,6 +9,7 @@ record and replays it: two in flight never both apply. Responses are kept for 2x
 (the event was stored FAILED and must not be re-run); for any other error the record is rolled
 back with the request, so a corrected retry may reuse the key. Keys are kept 24 hours.
 """
+
 import hashlib
 import json
 from datetime import timedelta
@@ -19,6 +20,7 @@ from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 
+from core.api import UNAVAILABLE, UNAVAILABLE_HEADERS
 from events.models import IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -63,8 +65,9 @@ class IdempotencyMiddleware:
         if request.method != "POST" or not key or not request.path.startswith("/api/"):
             return self.get_response(request)
         if len(key) > 255:
-            return JsonResponse({"error": "validation_error", "details": {"Idempotency-Key": "at most 255 characters"}},
-                                status=400)
+            return JsonResponse(
+                {"error": "validation_error", "details": {"Idempotency-Key": "at most 255 characters"}}, status=400
+            )
         try:
             raw = request.body
         except RequestDataTooBig:  # the API's parser answers the 400
@@ -73,19 +76,20 @@ class IdempotencyMiddleware:
         try:
             return self._once(request, scope, key, body_hash)
         except (OperationalError, InterfaceError):
-            return JsonResponse({"error": "service_unavailable", "details": "the database is unavailable; retry shortly"},
-                                status=503, headers={"Retry-After": "5"})
+            return JsonResponse(UNAVAILABLE, status=503, headers=UNAVAILABLE_HEADERS)
 
     def _once(self, request, scope, key, body_hash):
         try:
             with transaction.atomic():
-                IdempotencyRecord.objects.create(scope=scope, key=key, method=request.method, path=request.path,
-                                                 body_hash=body_hash)
+                IdempotencyRecord.objects.create(
+                    scope=scope, key=key, method=request.method, path=request.path, body_hash=body_hash
+                )
                 response = self.get_response(request)
                 if response.status_code not in KEPT_STATUSES and response.status_code != 422:
                     raise _Discard(response)
                 IdempotencyRecord.objects.filter(scope=scope, key=key).update(
-                    status_code=response.status_code, response_body=response.content,
+                    status_code=response.status_code,
+                    response_body=response.content,
                     content_type=response.get("Content-Type", "application/json"),
                 )
                 return response

@@ -1,5 +1,6 @@
-"""Customer events and their lifecycle (SPEC section 2). The transition table lives here; the
-services in events/services.py are the only code that moves an event along it."""
+"""Customer events and their lifecycle (SPEC section 2). The transition table lives here;
+`events.status.event_transition` is the only code that moves an event along it."""
+
 import uuid
 
 from django.conf import settings
@@ -21,9 +22,13 @@ class Event(models.Model):
         EXPIRED = "EXPIRED"
         REVERSED = "REVERSED"
 
+    NEW = ""  # the "from" of an event's first transition (it is being inserted)
+    # PENDING is both "held" (fulfilled: false) and "queued" (?async=true): a queued event goes
+    # PENDING -> PROCESSING (the worker) -> RESOLVED, or back to PENDING when it is a held one.
     TRANSITIONS = {
-        Status.PENDING: {Status.PROCESSING, Status.RESOLVED, Status.FAILED, Status.CANCELLED, Status.EXPIRED},
-        Status.PROCESSING: {Status.RESOLVED, Status.FAILED},
+        NEW: {Status.PENDING, Status.RESOLVED, Status.FAILED},
+        Status.PENDING: {Status.PROCESSING, Status.RESOLVED, Status.CANCELLED, Status.EXPIRED},
+        Status.PROCESSING: {Status.PENDING, Status.RESOLVED, Status.FAILED},
         Status.RESOLVED: {Status.REVERSED},
     }
     LIVE = (Status.PENDING, Status.PROCESSING, Status.RESOLVED)
@@ -47,8 +52,7 @@ class Event(models.Model):
     queued = models.BooleanField(default=False)
     queue_message_id = models.CharField(max_length=64, blank=True, default="")
     # `fulfill_expired_events`: the expired held event this one applies late (at most once)
-    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="replaced_by")
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
     purchase_id = models.CharField(max_length=255, null=True, blank=True)
     platform = models.CharField(max_length=255, blank=True, default="")
     data = models.JSONField(default=dict)  # the payload as received (validated)
@@ -91,6 +95,7 @@ class Event(models.Model):
         return f"{self.type_id} {self.id} ({self.status})"
 
     def ensure_can_become(self, status: str, *, action: str) -> None:
+        """Raises InvalidTransition unless the table allows this event to move to `status`."""
         if status not in self.TRANSITIONS.get(self.status, set()):
             raise InvalidTransition(action=action, status=self.status)
 
@@ -98,12 +103,19 @@ class Event(models.Model):
 class EventTransition(models.Model):
     """The status history of an event, with who did it and why (the audit trail)."""
 
+    class Source(models.TextChoices):
+        API = "api", "api"
+        ADMIN = "admin", "admin"
+        COMMAND = "command", "command"
+        TASK = "task", "task"
+        ENGINE = "engine", "engine"  # the engine's own events (TIER_ADJUSTMENT)
+
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=16, blank=True, default="")
     to_status = models.CharField(max_length=16)
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    source = models.CharField(max_length=32, default="api")  # api, admin, command, task
+    source = models.CharField(max_length=32, choices=Source.choices, default=Source.API)
     reason = models.TextField(blank=True, default="")
 
     class Meta:

@@ -1,11 +1,107 @@
-"""Reads of events worth naming."""
-from django.db.models import Sum
+"""Reads of events worth naming, and the redeem preview (which writes nothing)."""
 
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from campaigns.models import Brand, Reward
+from core.amounts import QUANTUM, exact
+from core.exceptions import NotFound
 from events.models import Event
-from wallets.models import Transaction
-from wallets.selectors import exact, ledger_drift
+from events.redemptions import placement_problem, redemptions_asked
+from wallets.models import Customer, Transaction
+from wallets.selectors import ledger_drift, wallet_summary
 
-UNDONE = (Event.Status.REVERSED, Event.Status.CANCELLED, Event.Status.EXPIRED, Event.Status.FAILED)
+Status = Event.Status
+UNDONE = (Status.REVERSED, Status.CANCELLED, Status.EXPIRED, Status.FAILED)
+ZERO = Decimal(0)
+
+
+def event_get(*, event_id) -> Event:
+    """The event; NotFound `event_not_found` for an unknown id or one of the wrong form."""
+    try:
+        return Event.objects.get(pk=event_id)
+    except (Event.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise NotFound(f"event {event_id} not found", code="event_not_found") from None
+
+
+def events_due(*, now: datetime | None = None) -> QuerySet[Event]:
+    """The held events an expiry run expires now (`now` defaults to the database's clock)."""
+    return Event.objects.filter(
+        status=Status.PENDING,
+        fulfilled=False,
+        queued=False,
+        reservation_expires_at__lte=now if now is not None else Now(),
+    )
+
+
+def events_expired_unfulfilled(*, issued_from: datetime, issued_to: datetime) -> QuerySet[Event]:
+    """EXPIRED held events issued in [issued_from, issued_to) not yet fulfilled late."""
+    return (
+        Event.objects.filter(status=Status.EXPIRED, issued_at__gte=issued_from, issued_at__lt=issued_to)
+        .exclude(replaced_by__status__in=Event.LIVE)
+        .order_by("issued_at", "id")
+    )
+
+
+def redeem_preview(*, payload: dict) -> dict:
+    """The shape events.serializers.PreviewOut renders: what the redemptions of an emit body would do, changing nothing: each with its result or
+    error (placement, conditions, balance as it stands now), and the order's value before and
+    after the discounts (amount x the reward's conversion factor). Raises what emit raises for
+    unknown brand, customer or reward."""
+    if not Brand.objects.filter(pk=payload["brand_id"]).exists():
+        raise NotFound(f"brand {payload['brand_id']!r} not found", code="brand_not_found")
+    customer = Customer.objects.select_related("wallet").filter(pk=payload["customer_id"]).first()
+    if customer is None:
+        raise NotFound(f"customer {payload['customer_id']!r} not found", code="customer_not_found")
+    redemptions = redemptions_asked(payload)
+    order = payload.get("order") or {}
+    spendable = {
+        t["reward_id"]: Decimal(str(t["total"]))
+        for t in wallet_summary(wallet_id=customer.wallet.pk, now=timezone.now(), with_lines=False)["totals"]
+    }
+    factors = {str(r.pk): r.conversion_factor for r in Reward.objects.filter(pk__in={i.reward_id for i in redemptions})}
+    results, discount = [], ZERO
+    for item in redemptions:
+        problem, code = placement_problem(item, order), "reward_not_redeemable_here"
+        left = spendable.get(item.reward_id, ZERO)
+        if problem is None and item.amount > left:
+            problem, code = f"asked {item.amount}, spendable {max(left, ZERO)}", "insufficient_balance"
+        value = (
+            (item.amount * factors[item.reward_id]).quantize(QUANTUM)
+            if factors.get(item.reward_id) is not None
+            else None
+        )
+        if problem is None:
+            spendable[item.reward_id] = left - item.amount
+            if value is not None and item.place.startswith("order"):  # top-level redeem is no order discount
+                discount += value
+        results.append(
+            {
+                "place": item.place,
+                "reward_id": item.reward_id,
+                "amount": item.amount,
+                "value": value,
+                "status": "OK" if problem is None else "ERROR",
+                "error": None if problem is None else {"error": code, "details": problem},
+            }
+        )
+    order_value = order.get("value")
+    return {
+        "redemptions": results,
+        "valid": all(r["status"] == "OK" for r in results),
+        "order": {
+            "value": order_value,
+            "discount": discount,
+            "value_after": None if order_value is None else max(order_value - discount, ZERO),
+        },
+    }
 
 
 def ledger_problems() -> list[str]:
@@ -13,7 +109,9 @@ def ledger_problems() -> list[str]:
     cancelled, expired, failed) whose rows do not net to zero."""
     problems = ledger_drift()
     undone = Event.objects.filter(status__in=UNDONE).values("id")
-    sums = Transaction.objects.filter(event_id__in=undone).values_list("event_id", "reward_id").annotate(s=Sum("amount"))
+    sums = (
+        Transaction.objects.filter(event_id__in=undone).values_list("event_id", "reward_id").annotate(s=Sum("amount"))
+    )
     for event_id, reward_id, total in sums:
         if exact(total) != 0:
             problems.append(f"event {event_id} is undone but nets {total} of reward {reward_id}")

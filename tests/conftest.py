@@ -1,7 +1,12 @@
+from importlib import import_module
+
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 
+from campaigns.models import EventType, Tier
 from campaigns.services import api_key_create
+from events.models import Event, EventTransition
 from events.selectors import ledger_problems
 from tests.factories import BrandFactory, CampaignFactory, CustomerFactory, RewardFactory, per_value_rule
 
@@ -66,38 +71,48 @@ def api(client, api_key):
     return Api(api_key)
 
 
-@pytest.fixture
-def clean_ledger():
-    """Use in a test to assert, at its end, that every total and line agrees with the ledger."""
-    yield
-    assert ledger_problems() == []
+# The migrations that seed rows; each one's data function, `create(apps, schema_editor)`, puts them back.
+SEEDING_MIGRATIONS = [
+    import_module(f"campaigns.migrations.{name}") for name in ("0002_builtin_event_types", "0004_base_tier_and_version")
+]
 
 
 @pytest.fixture(autouse=True)
-def _builtin_event_types(request):
-    """Transactional tests end with a flush that also empties the rows the migrations created
-    (the built-in event types): put them back for every database test."""
+def _migration_rows(request):
+    """Transactional tests end with a flush that also empties the rows the migrations created:
+    put them back (the built-in event types, the base tier of level 1 with its fixed id, the
+    programme version row) for every database test, so that every test starts with a base tier
+    and every customer registered gets one."""
     if request.node.get_closest_marker("django_db") is None:
-        return
-    from campaigns.models import EventType
-
-    if EventType.objects.filter(built_in=True).count() < len(EventType.BUILT_IN):
-        for name in EventType.BUILT_IN:
-            EventType.objects.get_or_create(name=name, defaults={"built_in": True})
+        # a test that asks for the database by fixture, not by marker: open it first
+        wanted = [name for name in ("transactional_db", "db") if name in request.fixturenames]
+        if not wanted:
+            return
+        request.getfixturevalue(wanted[0])
+    if (
+        EventType.objects.filter(built_in=True).count() < len(EventType.BUILT_IN)
+        or not Tier.objects.filter(level=1).exists()
+    ):
+        for migration in SEEDING_MIGRATIONS:
+            migration.create(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
 def _ledger_stays_clean(request):
-    """After every database test, every total and line must agree with the ledger and every
-    undone event net to zero (what `manage.py verify_ledger` checks). A test that tampers with
+    """After every database test, every total and line must agree with the ledger, every
+    undone event net to zero (what `manage.py verify_ledger` checks), and every recorded status
+    change be one that Event.TRANSITIONS holds. A test that tampers with
     totals on purpose says so with @pytest.mark.ledger_drift_expected."""
     yield
-    if request.node.get_closest_marker("django_db") is None or request.node.get_closest_marker(
-            "ledger_drift_expected"):
+    if request.node.get_closest_marker("django_db") is None or request.node.get_closest_marker("ledger_drift_expected"):
         return
     if not hasattr(request.node, "rep_call") or not request.node.rep_call.passed:
         return
     assert ledger_problems() == [], "the test left the ledger inconsistent"
+    walked = set(EventTransition.objects.values_list("from_status", "to_status").distinct())
+    assert {(src, to) for src, to in walked if to not in Event.TRANSITIONS.get(src, ())} == set(), (
+        "an event moved along a transition the table does not hold"
+    )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

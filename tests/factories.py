@@ -1,11 +1,14 @@
-"""Factories build the programme's definitions. States of events and wallets are built
-through the services (tests/helpers.py), never by setting a status by hand."""
+"""Factories build the programme's definitions, and customers through the registration service.
+States of events and wallets are built through the services (tests/helpers.py), never by setting
+a status by hand."""
+
 from datetime import datetime, timezone
 
 import factory
 
 from campaigns.models import Brand, Campaign, EventType, Reward
-from wallets.models import Customer, Wallet
+from wallets.models import Customer
+from wallets.services import customer_register
 
 
 class BrandFactory(factory.django.DjangoModelFactory):
@@ -29,30 +32,50 @@ class RewardFactory(factory.django.DjangoModelFactory):
 
 
 class CustomerFactory(factory.django.DjangoModelFactory):
+    """A customer registered through the service, as the API registers one: with its wallet, in the
+    base tier. Takes what `customer_register` takes (id, name, email, status, tags, metadata,
+    registration_date); anything else is refused with a TypeError."""
+
     class Meta:
         model = Customer
-        skip_postgeneration_save = True
 
-    id = factory.Sequence(lambda n: f"cust-{n}")
+    # not "cust-N": the `customer` fixture and several tests register "cust-1" and "cust-2" by hand
+    id = factory.Sequence(lambda n: f"customer-{n}")
     name = factory.Faker("name")
     email = factory.Sequence(lambda n: f"c{n}@example.com")
 
-    @factory.post_generation
-    def wallet(obj, create, extracted, **kwargs):
-        if create:
-            Wallet.objects.get_or_create(customer=obj)
+    @classmethod
+    def _create(cls, model_class, **kwargs):
+        return customer_register(**kwargs)
+
+
+def cond(field, operator, value) -> dict:
+    """One rule condition: `cond("order.value", "gte", 10)`."""
+    return {"field": field, "operator": operator, "value": value}
 
 
 def per_value_rule(reward, *, amount=1, per=10, min_value=None, expiration=None, basis="order.value"):
     conditions = [[{"field": "order.value", "operator": "gte", "value": min_value}]] if min_value is not None else []
-    return {"conditions": conditions, "effects": [{"reward_id": str(reward.pk), "kind": "PER_VALUE",
-                                                  "amount": amount, "per": per, "basis": basis,
-                                                  "expiration": expiration}]}
+    return {
+        "conditions": conditions,
+        "effects": [
+            {
+                "reward_id": str(reward.pk),
+                "kind": "PER_VALUE",
+                "amount": amount,
+                "per": per,
+                "basis": basis,
+                "expiration": expiration,
+            }
+        ],
+    }
 
 
 def fixed_rule(reward, *, amount=10, conditions=None, expiration=None):
-    return {"conditions": conditions or [], "effects": [{"reward_id": str(reward.pk), "kind": "FIXED",
-                                                         "amount": amount, "expiration": expiration}]}
+    return {
+        "conditions": conditions or [],
+        "effects": [{"reward_id": str(reward.pk), "kind": "FIXED", "amount": amount, "expiration": expiration}],
+    }
 
 
 class CampaignFactory(factory.django.DjangoModelFactory):

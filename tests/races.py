@@ -1,4 +1,5 @@
 """Real races for PostgreSQL tests: threads, one connection each, released by a barrier."""
+
 import threading
 from collections import Counter
 

@@ -1,5 +1,6 @@
 """API authentication (SPEC section 3): keys sent as `Authorization: Bearer` or `x-api-key`,
 one-hour tokens from GET /auth/authorize, keys stored hashed, `create_api_key`, JSON 404s."""
+
 import hashlib
 import io
 import time
@@ -36,19 +37,26 @@ def test_no_credentials_is_401_in_the_error_shape(client, path):
 
 
 def test_no_credentials_on_emit_is_401_and_stores_nothing(client, customer, brand):
-    response = client.post("/api/v1/behavior/events", {"customer_id": "cust-1", "brand_id": "0001",
-                                                       "type": "REGISTRATION"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/behavior/events",
+        {"customer_id": "cust-1", "brand_id": "0001", "type": "REGISTRATION"},
+        content_type="application/json",
+    )
     assert_401(response)
     assert Event.objects.count() == 0
 
 
-@pytest.mark.parametrize("headers", [
-    {"HTTP_AUTHORIZATION": "Bearer lk_000000000000.wrong"},
-    {"HTTP_AUTHORIZATION": "Bearer nonsense"},
-    {"HTTP_AUTHORIZATION": "Bearer lk_"},
-    {"HTTP_X_API_KEY": "lk_000000000000.wrong"},
-    {"HTTP_X_API_KEY": "nonsense"},
-], ids=["bearer_unknown_key", "bearer_garbage", "bearer_prefix_only", "x_api_key_unknown", "x_api_key_garbage"])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_AUTHORIZATION": "Bearer lk_000000000000.wrong"},
+        {"HTTP_AUTHORIZATION": "Bearer nonsense"},
+        {"HTTP_AUTHORIZATION": "Bearer lk_"},
+        {"HTTP_X_API_KEY": "lk_000000000000.wrong"},
+        {"HTTP_X_API_KEY": "nonsense"},
+    ],
+    ids=["bearer_unknown_key", "bearer_garbage", "bearer_prefix_only", "x_api_key_unknown", "x_api_key_garbage"],
+)
 def test_a_bad_key_is_401(client, api_key, headers):
     assert_401(client.get("/api/v1/brands", **headers))
 
@@ -80,8 +88,9 @@ def test_the_key_works_as_x_api_key(client, api_key, brand):
 
 
 def test_the_key_works_for_writes_with_x_api_key(client, api_key):
-    response = client.post("/api/v1/brands", {"id": "0009", "name": "Nine"}, content_type="application/json",
-                           HTTP_X_API_KEY=api_key)
+    response = client.post(
+        "/api/v1/brands", {"id": "0009", "name": "Nine"}, content_type="application/json", HTTP_X_API_KEY=api_key
+    )
     assert response.status_code == 201, response.json()
 
 
@@ -187,13 +196,19 @@ def test_create_api_key_prints_the_key_alone_on_the_last_line(client, brand):
 def test_a_key_restricted_to_a_brand_gets_403_for_another_brand(client, customer, brand):
     BrandFactory(id="0002")
     _, raw = api_key_create(name="cafe only", brand_ids=["0001"])
-    ok = client.post("/api/v1/behavior/events", {"customer_id": "cust-1", "brand_id": "0001",
-                                                 "type": "REGISTRATION"},
-                     content_type="application/json", HTTP_X_API_KEY=raw)
+    ok = client.post(
+        "/api/v1/behavior/events",
+        {"customer_id": "cust-1", "brand_id": "0001", "type": "REGISTRATION"},
+        content_type="application/json",
+        HTTP_X_API_KEY=raw,
+    )
     assert ok.status_code == 201, ok.json()
-    response = client.post("/api/v1/behavior/events", {"customer_id": "cust-1", "brand_id": "0002",
-                                                       "type": "REGISTRATION"},
-                           content_type="application/json", HTTP_X_API_KEY=raw)
+    response = client.post(
+        "/api/v1/behavior/events",
+        {"customer_id": "cust-1", "brand_id": "0002", "type": "REGISTRATION"},
+        content_type="application/json",
+        HTTP_X_API_KEY=raw,
+    )
     assert response.status_code == 403, response.content
     assert response.json()["error"] == "permission_denied"
     assert Event.objects.count() == 1
@@ -202,8 +217,9 @@ def test_a_key_restricted_to_a_brand_gets_403_for_another_brand(client, customer
 # ---- unknown paths under /api/ ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v1/behavior/events/abc/explode", "/api/v2/brands",
-                                  "/api/"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/nothing-here", "/api/v1/behavior/events/abc/explode", "/api/v2/brands", "/api/"]
+)
 def test_an_unknown_api_path_is_a_json_404(client, api_key, path):
     response = client.get(path, HTTP_X_API_KEY=api_key)
     assert response.status_code == 404

@@ -1,4 +1,5 @@
 """API keys restricted to brands: 403 for another brand, and lists never show its data."""
+
 import pytest
 from django.test import Client
 
@@ -28,12 +29,17 @@ def test_restricted_key_gets_403_for_another_brands_events(two_brands):
     for call in (
         lambda: client.get(f"/api/v1/behavior/events/{other.pk}"),
         lambda: client.patch(f"/api/v1/behavior/events/{other.pk}/fulfill"),
-        lambda: client.post(f"/api/v1/behavior/events/{other.pk}/reverse", {"reason": "x"},
-                            content_type="application/json"),
-        lambda: client.post("/api/v1/behavior/events", {"customer_id": "cust-1", "brand_id": "0002", "type": "PURCHASE",
-                                                        "order": {"value": 10}}, content_type="application/json"),
-        lambda: client.post("/api/v1/rewards", {"brand_id": "0002", "name": "x", "type": "POINTS"},
-                            content_type="application/json"),
+        lambda: client.post(
+            f"/api/v1/behavior/events/{other.pk}/reverse", {"reason": "x"}, content_type="application/json"
+        ),
+        lambda: client.post(
+            "/api/v1/behavior/events",
+            {"customer_id": "cust-1", "brand_id": "0002", "type": "PURCHASE", "order": {"value": 10}},
+            content_type="application/json",
+        ),
+        lambda: client.post(
+            "/api/v1/rewards", {"brand_id": "0002", "name": "x", "type": "POINTS"}, content_type="application/json"
+        ),
         lambda: client.post("/api/v1/brands", {"id": "0003", "name": "x"}, content_type="application/json"),
     ):
         r = call()

@@ -17,6 +17,7 @@ deterministic (fixed seed, 15 examples an operation, plus schemathesis' coverage
 trims string fields, so a body that breaks the schema only by surrounding whitespace is not
 counted as accepted invalid input.
 """
+
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -123,27 +124,60 @@ def programme_state(monkeypatch) -> Programme:
     monkeypatch.setattr(process_event, "apply_async", lambda *args, **kwargs: None)  # ?async=true: no broker
     _key, raw = api_key_create(name="schemathesis")
     programme.brand_create(id=BRAND, name="Cafe Central")
-    stars = programme.reward_create(brand_id=BRAND, name="Stars", type="POINTS", decimals=0,
-                                    attributes={"conversion_factor": 0.1})
+    stars = programme.reward_create(
+        brand_id=BRAND, name="Stars", type="POINTS", decimals=0, attributes={"conversion_factor": 0.1}
+    )
     campaign = programme.campaign_create(
-        brand_id=BRAND, name="1 star per 10 spent", trigger="PURCHASE", start_date=timezone.now(),
-        rules=[{"conditions": [], "effects": [{"reward_id": str(stars.pk), "kind": "PER_VALUE", "amount": 1,
-                                               "per": 10, "expiration": "12/months"}]}],
+        brand_id=BRAND,
+        name="1 star per 10 spent",
+        trigger="PURCHASE",
+        start_date=timezone.now(),
+        rules=[
+            {
+                "conditions": [],
+                "effects": [
+                    {"reward_id": str(stars.pk), "kind": "PER_VALUE", "amount": 1, "per": 10, "expiration": "12/months"}
+                ],
+            }
+        ],
     )
     scheduled = programme.campaign_create(
-        brand_id=BRAND, name="Next season", trigger="PURCHASE", status="INACTIVE",
-        start_date=timezone.now() + timedelta(days=30), rules=[],
+        brand_id=BRAND,
+        name="Next season",
+        trigger="PURCHASE",
+        status="INACTIVE",
+        start_date=timezone.now() + timedelta(days=30),
+        rules=[],
     )
     tier = programme.tier_create(name="Gold", level=2)
     programme.event_type_create(name=EVENT_TYPE)
     customer_register(id=CUSTOMER, name="Ana Diaz", email="ana@example.com")
-    resolved = event_emit(payload={"customer_id": CUSTOMER, "brand_id": BRAND, "type": "PURCHASE",
-                                   "order": {"purchase_id": "A-1", "value": Decimal(120)}})
-    held = event_emit(payload={"customer_id": CUSTOMER, "brand_id": BRAND, "type": "PURCHASE", "fulfilled": False,
-                               "redeem": [{"id": stars.pk, "amount": Decimal(5)}],
-                               "order": {"purchase_id": "A-2", "value": Decimal(30)}})
-    state = Programme(key=raw, reward_id=str(stars.pk), campaign_id=str(campaign.pk), tier_id=str(tier.pk),
-                      resolved_event_id=str(resolved.pk), held_event_id=str(held.pk))
+    resolved = event_emit(
+        payload={
+            "customer_id": CUSTOMER,
+            "brand_id": BRAND,
+            "type": "PURCHASE",
+            "order": {"purchase_id": "A-1", "value": Decimal(120)},
+        }
+    )
+    held = event_emit(
+        payload={
+            "customer_id": CUSTOMER,
+            "brand_id": BRAND,
+            "type": "PURCHASE",
+            "fulfilled": False,
+            "redeem": [{"id": stars.pk, "amount": Decimal(5)}],
+            "order": {"purchase_id": "A-2", "value": Decimal(30)},
+        }
+    )
+    state = Programme(
+        key=raw,
+        reward_id=str(stars.pk),
+        campaign_id=str(campaign.pk),
+        tier_id=str(tier.pk),
+        resolved_event_id=str(resolved.pk),
+        held_event_id=str(held.pk),
+    )
     state.path_ids = {
         "/api/v1/brands/{id}": BRAND,
         "/api/v1/rewards/{id}": state.reward_id,
@@ -220,8 +254,9 @@ def aim_at_programme(case, state: Programme) -> None:
 
 
 @schema.parametrize()
-@hypothesis.settings(max_examples=15, deadline=None, suppress_health_check=list(hypothesis.HealthCheck),
-                     derandomize=True, database=None)
+@hypothesis.settings(
+    max_examples=15, deadline=None, suppress_health_check=list(hypothesis.HealthCheck), derandomize=True, database=None
+)
 def test_api_conforms_to_its_schema(case, programme_state):
     aim_at_programme(case, programme_state)
     case.call_and_validate(headers=programme_state.headers, checks=CHECKS)
@@ -237,14 +272,17 @@ EDGES_OF_TIME = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "2026
 
 
 @pytest.mark.parametrize("value", EDGES_OF_TIME)
-@pytest.mark.parametrize("path,name", [
-    ("/behavior/events", "issued_after"),
-    ("/behavior/events", "issued_before"),
-    ("/transactions", "created_after"),
-    ("/transactions", "created_before"),
-    ("/customers/cust-1/transactions", "created_after"),
-    ("/customers/cust-1/transactions", "created_before"),
-])
+@pytest.mark.parametrize(
+    "path,name",
+    [
+        ("/behavior/events", "issued_after"),
+        ("/behavior/events", "issued_before"),
+        ("/transactions", "created_after"),
+        ("/transactions", "created_before"),
+        ("/customers/cust-1/transactions", "created_after"),
+        ("/customers/cust-1/transactions", "created_before"),
+    ],
+)
 def test_a_date_filter_at_the_edge_of_time_is_never_a_500(api, customer, path, name, value):
     """Valid ISO 8601 instants at the edge of what the database can hold: answered, or refused
     with a 400, never a 500 (the body's date fields already do that)."""
@@ -259,13 +297,16 @@ def test_a_page_bound_that_is_not_a_decimal_number_is_a_400_not_a_500(api, custo
     assert response.status_code == 400, (response.status_code, response.content)
 
 
-@pytest.mark.parametrize("path", [
-    "/behavior/events?async=maybe",
-    "/transactions?limit=0",
-    "/transactions?limit=-5",
-    "/transactions?limit=many",
-    "/event-types?tracking_only=maybe",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/behavior/events?async=maybe",
+        "/transactions?limit=0",
+        "/transactions?limit=-5",
+        "/transactions?limit=many",
+        "/event-types?tracking_only=maybe",
+    ],
+)
 def test_an_invalid_query_value_is_refused_not_ignored(api, customer, brand, path):
     if path.startswith("/behavior/events"):
         response = api.post(path, {"customer_id": "cust-1", "brand_id": "0001", "type": "REGISTRATION"})

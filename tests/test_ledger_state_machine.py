@@ -35,7 +35,7 @@ that no expiration date ("1/days") or reservation deadline (1-3 days) falls on T
   test's transaction): it decides what a redemption may consume and whether a fulfilment is still
   allowed; on the grid, "before now" is "before T0";
 - a virtual `now` the test advances (up to 5 days), passed to `event_expire_due(now=...)`,
-  `wallet_expire_due(now=...)`, `expire_due(now=...)` and `wallet_summary(now=...)`.
+  `wallet_expire_due(now=...)`, `housekeeping_run(now=...)` and `wallet_summary(now=...)`.
 
 Isolation: each example runs in its own savepoint (`transaction.atomic()` entered in `__init__`,
 rolled back in `teardown`) inside the test's transaction, creates its own programme, and clears
@@ -43,6 +43,7 @@ the compiled-campaign cache before and after.
 
 The plain tests at the end replay, step by step, counterexamples the machine found.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -71,7 +72,7 @@ from campaigns import cache as programme_cache
 from core.exceptions import InsufficientBalance, InvalidTransition
 from events.models import Event
 from events.selectors import ledger_problems
-from events.services import event_emit, event_expire_due, event_fulfill, event_reverse, expire_due
+from events.services import event_emit, event_expire_due, event_fulfill, event_reverse, housekeeping_run
 from tests.factories import BrandFactory, CampaignFactory, RewardFactory
 from wallets.models import MetricBucket, Transaction, WalletLine, WalletTotal
 from wallets.selectors import customer_metrics, wallet_summary
@@ -86,14 +87,14 @@ PENDING, AVAILABLE, EXPIRED, REVERSED = "PENDING", "AVAILABLE", "EXPIRED", "REVE
 
 # ---- the programme ------------------------------------------------------------------------------------------
 CUSTOMERS = 2
-DECIMALS = (0, 2)                                 # reward 0: whole stars; reward 1: cents
+DECIMALS = (0, 2)  # reward 0: whole stars; reward 1: cents
 PER_VALUE = ((D(1), D(10)), (D("0.35"), D(3)))  # campaign A, per reward: `amount` per `per` spent, "1/days"
-FIXED = (D(3), D("1.50"))                        # campaign B, per reward, never expires, on tags.bonus == "yes"
+FIXED = (D(3), D("1.50"))  # campaign B, per reward, never expires, on tags.bonus == "yes"
 VALUES = (D(0), D(9), D("25.50"), D(60), D("130.75"))
-HOURS_AGO = (0, 2, 12, 23, 26, 47, 50, 70)        # within 72 h; never a multiple of 24 (see the docstring)
-RAW_UNIT = (D(1), D("0.45"))                      # a "raw" redemption asks n of these
-ADVANCES = (0, 1, 5, 13, 25, 49)                  # clock advances, in hours
-HORIZON = timedelta(days=5)                       # after T0 + 3 days nothing new can fall due
+HOURS_AGO = (0, 2, 12, 23, 26, 47, 50, 70)  # within 72 h; never a multiple of 24 (see the docstring)
+RAW_UNIT = (D(1), D("0.45"))  # a "raw" redemption asks n of these
+ADVANCES = (0, 1, 5, 13, 25, 49)  # clock advances, in hours
+HORIZON = timedelta(days=5)  # after T0 + 3 days nothing new can fall due
 
 
 def q(amount: Decimal, decimals: int) -> Decimal:
@@ -105,7 +106,7 @@ def q(amount: Decimal, decimals: int) -> Decimal:
 
 @dataclass(eq=False)
 class MLine:
-    seq: int                      # creation order (the database's ids follow it)
+    seq: int  # creation order (the database's ids follow it)
     customer: int
     reward: int
     amount: Decimal
@@ -114,7 +115,7 @@ class MLine:
     issued: datetime
     remaining: Decimal = ZERO
     reserved: Decimal = ZERO
-    expired: Decimal = ZERO       # everything that ever expired from this line
+    expired: Decimal = ZERO  # everything that ever expired from this line
 
     @property
     def free(self) -> Decimal:
@@ -140,15 +141,15 @@ class Model:
     """What the balances must be, from the SPEC's rules alone."""
 
     def __init__(self, t0: datetime):
-        self.t0 = t0                       # the real clock, on the hour grid
-        self.now = t0                      # the virtual clock of expiry runs and balance reads
+        self.t0 = t0  # the real clock, on the hour grid
+        self.now = t0  # the virtual clock of expiry runs and balance reads
         # issued_at of a line restored by a reversal or cancellation: the real time, after every
         # issued_at on the grid and before T0 + 1 h (one restored by an expiry run: the virtual now)
         self.real_stamp = t0 + timedelta(minutes=1)
         self.lines: list[MLine] = []
         self.events: list[MEvent] = []
         self.debt: dict = defaultdict(Decimal)  # (customer, reward) -> debt
-        self.happened: set[str] = set()    # the hard cases this example reached (Hypothesis targets more)
+        self.happened: set[str] = set()  # the hard cases this example reached (Hypothesis targets more)
 
     # -- lines ---------------------------------------------------------------------------------------------
     def _line(self, customer, reward, amount, state, exp, issued) -> MLine:
@@ -158,8 +159,18 @@ class Model:
 
     def redeemable(self, c: int, r: int) -> list[MLine]:
         """Lines a redemption may consume now (real clock), in consumption order."""
-        return sorted((x for x in self.lines if x.customer == c and x.reward == r and x.state == AVAILABLE
-                       and x.free > 0 and (x.exp is None or x.exp > self.t0)), key=MLine.order)
+        return sorted(
+            (
+                x
+                for x in self.lines
+                if x.customer == c
+                and x.reward == r
+                and x.state == AVAILABLE
+                and x.free > 0
+                and (x.exp is None or x.exp > self.t0)
+            ),
+            key=MLine.order,
+        )
 
     def spendable(self, c: int, r: int) -> Decimal:
         return sum((x.free for x in self.redeemable(c, r)), ZERO) - self.debt[c, r]
@@ -190,8 +201,12 @@ class Model:
 
     # -- events --------------------------------------------------------------------------------------------
     def emit(self, *, c, value, bonus, issued, held, reserve, redeem: list[tuple[int, Decimal]]) -> MEvent:
-        event = MEvent(customer=c, value=value, status=S.PENDING if held else S.RESOLVED,
-                       deadline=issued + timedelta(days=reserve) if held else None)
+        event = MEvent(
+            customer=c,
+            value=value,
+            status=S.PENDING if held else S.RESOLVED,
+            deadline=issued + timedelta(days=reserve) if held else None,
+        )
         self.events.append(event)
         wanted: dict = defaultdict(Decimal)
         for r, amount in redeem:
@@ -205,8 +220,9 @@ class Model:
         sources = {r: self.redeemable(c, r) for r in wanted}  # before this event's own lines exist
         grants = []
         for r, (amount, per) in enumerate(PER_VALUE):
-            grants.append((r, q((value / per).to_integral_value(rounding=ROUND_DOWN) * amount, DECIMALS[r]),
-                           issued + DAY))
+            grants.append(
+                (r, q((value / per).to_integral_value(rounding=ROUND_DOWN) * amount, DECIMALS[r]), issued + DAY)
+            )
         if bonus:
             grants += [(r, amount, None) for r, amount in enumerate(FIXED)]
         for r, amount, exp in grants:
@@ -277,8 +293,10 @@ class Model:
         return True
 
     def expire_events(self) -> list:
-        due = sorted((e for e in self.events if e.status == S.PENDING and e.deadline <= self.now),
-                     key=lambda e: (e.deadline, e.db_id.hex))
+        due = sorted(
+            (e for e in self.events if e.status == S.PENDING and e.deadline <= self.now),
+            key=lambda e: (e.deadline, e.db_id.hex),
+        )
         for event in due:
             self._release(event, EXPIRED, self.now)
             event.status = S.EXPIRED
@@ -297,8 +315,14 @@ class Model:
     # -- reads ---------------------------------------------------------------------------------------------
     def live_lines(self, c: int) -> list[MLine]:
         """The wallet's `lines`: spendable state, not past their date (virtual clock), remaining > 0."""
-        return sorted((x for x in self.lines if x.customer == c and x.state == AVAILABLE and x.remaining > 0
-                       and (x.exp is None or x.exp > self.now)), key=MLine.order)
+        return sorted(
+            (
+                x
+                for x in self.lines
+                if x.customer == c and x.state == AVAILABLE and x.remaining > 0 and (x.exp is None or x.exp > self.now)
+            ),
+            key=MLine.order,
+        )
 
     def totals(self, c: int, r: int) -> dict:
         mine = [x for x in self.lines if x.customer == c and x.reward == r]
@@ -317,8 +341,12 @@ class Model:
     def stored(self, c: int, r: int) -> list[Decimal]:
         """The wallet's kept totals: balance (what the lines hold, less the debt), reserved, debt, pending."""
         mine = [x for x in self.lines if x.customer == c and x.reward == r]
-        return [sum((x.remaining for x in mine), ZERO) - self.debt[c, r], sum((x.reserved for x in mine), ZERO),
-                self.debt[c, r], sum((x.amount for x in mine if x.state == PENDING), ZERO)]
+        return [
+            sum((x.remaining for x in mine), ZERO) - self.debt[c, r],
+            sum((x.reserved for x in mine), ZERO),
+            self.debt[c, r],
+            sum((x.amount for x in mine if x.state == PENDING), ZERO),
+        ]
 
     def metrics(self, c: int) -> tuple[int, Decimal]:
         resolved = [e for e in self.events if e.customer == c and e.status == S.RESOLVED]
@@ -329,13 +357,14 @@ class Model:
 
 CUSTOMER = st.integers(0, CUSTOMERS - 1)
 # a redemption: (reward, how much: a part of what the customer may spend, all of it, more, or n units; n)
-REDEEM_ITEM = st.tuples(st.integers(0, 1), st.sampled_from(("part", "part", "part", "all", "over", "raw")),
-                        st.integers(1, 40))
+REDEEM_ITEM = st.tuples(
+    st.integers(0, 1), st.sampled_from(("part", "part", "part", "all", "over", "raw")), st.integers(1, 40)
+)
 SINGLE = st.lists(REDEEM_ITEM, min_size=1, max_size=1)
 REDEEM = st.one_of(SINGLE, SINGLE, SINGLE, st.lists(REDEEM_ITEM, min_size=2, max_size=2))
 # issued mostly within the last day (lines still spendable), sometimes long enough ago to be born expired
 ISSUED = st.one_of(st.sampled_from(HOURS_AGO[:4]), st.sampled_from(HOURS_AGO))
-PICK = st.integers(0, 1000)                        # an index into the candidate events
+PICK = st.integers(0, 1000)  # an index into the candidate events
 STRAY = st.sampled_from((False, False, False, True))  # pick among all events instead
 
 
@@ -345,9 +374,15 @@ def _dt(value) -> datetime | None:
 
 # Sized to run in about 30 s on SQLite and 40-55 s on PostgreSQL (2 cores). A failure takes minutes
 # more: every shrinking attempt replays its example against the database.
-@settings(max_examples=40, stateful_step_count=40, deadline=None, database=None, report_multiple_bugs=False,
-          phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40,
+    stateful_step_count=40,
+    deadline=None,
+    database=None,
+    report_multiple_bugs=False,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 class LedgerMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
@@ -363,16 +398,43 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def _set_up(self) -> None:
         self.brand = BrandFactory(id="hyp", name="Hypothesis")
-        self.rewards = [RewardFactory(brand=self.brand, name=f"Reward {r}", decimals=d,
-                                      attributes={"conversion_factor": 0.1}) for r, d in enumerate(DECIMALS)]
-        CampaignFactory(brand=self.brand, name="per value, 1 day", rules=[{"conditions": [], "effects": [
-            {"reward_id": str(reward.pk), "kind": "PER_VALUE", "amount": str(amount), "per": str(per),
-             "basis": "order.value", "expiration": "1/days"}
-            for reward, (amount, per) in zip(self.rewards, PER_VALUE, strict=True)]}])
-        CampaignFactory(brand=self.brand, name="bonus, never expires", rules=[{
-            "conditions": [[{"field": "event.tags.bonus", "operator": "eq", "value": "yes"}]],
-            "effects": [{"reward_id": str(reward.pk), "kind": "FIXED", "amount": str(amount), "expiration": None}
-                        for reward, amount in zip(self.rewards, FIXED, strict=True)]}])
+        self.rewards = [
+            RewardFactory(brand=self.brand, name=f"Reward {r}", decimals=d, attributes={"conversion_factor": 0.1})
+            for r, d in enumerate(DECIMALS)
+        ]
+        CampaignFactory(
+            brand=self.brand,
+            name="per value, 1 day",
+            rules=[
+                {
+                    "conditions": [],
+                    "effects": [
+                        {
+                            "reward_id": str(reward.pk),
+                            "kind": "PER_VALUE",
+                            "amount": str(amount),
+                            "per": str(per),
+                            "basis": "order.value",
+                            "expiration": "1/days",
+                        }
+                        for reward, (amount, per) in zip(self.rewards, PER_VALUE, strict=True)
+                    ],
+                }
+            ],
+        )
+        CampaignFactory(
+            brand=self.brand,
+            name="bonus, never expires",
+            rules=[
+                {
+                    "conditions": [[{"field": "event.tags.bonus", "operator": "eq", "value": "yes"}]],
+                    "effects": [
+                        {"reward_id": str(reward.pk), "kind": "FIXED", "amount": str(amount), "expiration": None}
+                        for reward, amount in zip(self.rewards, FIXED, strict=True)
+                    ],
+                }
+            ],
+        )
         self.customers = [customer_register(id=f"hyp-{c}") for c in range(CUSTOMERS)]
         self.wallets = [customer.wallet.pk for customer in self.customers]
         self.reward_ids = [str(reward.pk) for reward in self.rewards]
@@ -411,16 +473,22 @@ class LedgerMachine(RuleBasedStateMachine):
         issued = self.model.t0 - hours_ago * HOUR
         self._touched.add(c)
         asked = [(r, self._amount(c, r, how, n)) for r, how, n in redeem]
-        payload = {"customer_id": self.customers[c].pk, "brand_id": self.brand.pk, "type": "PURCHASE",
-                   "issued_at": issued, "order": {"value": value}}
+        payload = {
+            "customer_id": self.customers[c].pk,
+            "brand_id": self.brand.pk,
+            "type": "PURCHASE",
+            "issued_at": issued,
+            "order": {"value": value},
+        }
         if bonus:
             payload["tags"] = {"bonus": "yes"}
         if asked:
             payload["redeem"] = [{"id": self.reward_ids[r], "amount": amount} for r, amount in asked]
         if held:
             payload["fulfilled"], payload["reserve"] = False, reserve
-        expected = self.model.emit(c=c, value=value, bonus=bonus, issued=issued, held=held, reserve=reserve,
-                                   redeem=asked)
+        expected = self.model.emit(
+            c=c, value=value, bonus=bonus, issued=issued, held=held, reserve=reserve, redeem=asked
+        )
         try:
             event = event_emit(payload=payload)
             db_id, status = event.pk, event.status
@@ -428,8 +496,11 @@ class LedgerMachine(RuleBasedStateMachine):
             db_id, status = uuid.UUID(str(exc.extra["event_id"])), S.FAILED
         expected.db_id = db_id
         assert status == expected.status, f"emit {payload}: got {status}, model says {expected.status}"
-        got = list(WalletLine.objects.filter(event_id=db_id).order_by("id")
-                   .values_list("reward_id", "amount", "expiration_date"))
+        got = list(
+            WalletLine.objects.filter(event_id=db_id)
+            .order_by("id")
+            .values_list("reward_id", "amount", "expiration_date")
+        )
         want = [(self.rewards[x.reward].pk, x.amount, x.exp) for x in expected.lines]
         assert got == want, "the event's lines differ from the grants the model expects"
 
@@ -458,25 +529,36 @@ class LedgerMachine(RuleBasedStateMachine):
         assert done == self.model.reverse(event), was
 
     # -- rules ---------------------------------------------------------------------------------------------
-    @initialize(grants=st.lists(st.tuples(CUSTOMER, st.sampled_from(VALUES[1:]), st.booleans(),
-                                          ISSUED), max_size=4))
+    @initialize(grants=st.lists(st.tuples(CUSTOMER, st.sampled_from(VALUES[1:]), st.booleans(), ISSUED), max_size=4))
     def opening_balances(self, grants):
         """A few resolved purchases first, so that most examples have something to spend."""
         for c, value, bonus, hours_ago in grants:
             self._emit(c, value, bonus, hours_ago, False, 1, [])
 
-    @rule(c=CUSTOMER, value=st.sampled_from(VALUES[1:]), bonus=st.booleans(), hours_ago=ISSUED,
-          held=st.booleans(), reserve=st.integers(1, 3))
+    @rule(
+        c=CUSTOMER,
+        value=st.sampled_from(VALUES[1:]),
+        bonus=st.booleans(),
+        hours_ago=ISSUED,
+        held=st.booleans(),
+        reserve=st.integers(1, 3),
+    )
     def earn(self, c, value, bonus, hours_ago, held, reserve):
         self._emit(c, value, bonus, hours_ago, held, reserve, [])
 
-    @rule(c=CUSTOMER, hours_ago=ISSUED, held=st.booleans(), reserve=st.integers(1, 3),
-          redeem=REDEEM)
+    @rule(c=CUSTOMER, hours_ago=ISSUED, held=st.booleans(), reserve=st.integers(1, 3), redeem=REDEEM)
     def spend(self, c, hours_ago, held, reserve, redeem):
         self._emit(c, ZERO, False, hours_ago, held, reserve, redeem)
 
-    @rule(c=CUSTOMER, value=st.sampled_from(VALUES), bonus=st.booleans(), hours_ago=ISSUED,
-          held=st.booleans(), reserve=st.integers(1, 3), redeem=REDEEM)
+    @rule(
+        c=CUSTOMER,
+        value=st.sampled_from(VALUES),
+        bonus=st.booleans(),
+        hours_ago=ISSUED,
+        held=st.booleans(),
+        reserve=st.integers(1, 3),
+        redeem=REDEEM,
+    )
     def earn_and_spend(self, c, value, bonus, hours_ago, held, reserve, redeem):
         self._emit(c, value, bonus, hours_ago, held, reserve, redeem)
 
@@ -495,7 +577,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(hours=st.sampled_from(ADVANCES), job=st.sampled_from(("held events", "lines", "periodic job", None)))
     def time_passes(self, hours, job):
         """The virtual clock moves on (up to a horizon), then `event_expire_due`, `wallet_expire_due` or
-        the periodic `expire_due` (both, in that order) runs, or nothing."""
+        the periodic `housekeeping_run` (both, in that order) runs, or nothing."""
         model = self.model
         model.now = min(model.now + hours * HOUR, model.t0 + HORIZON)
         self._touched.update(range(CUSTOMERS))
@@ -504,9 +586,11 @@ class LedgerMachine(RuleBasedStateMachine):
         elif job == "lines":
             assert wallet_expire_due(now=model.now) == model.expire_lines()
         elif job == "periodic job":
-            report = expire_due(now=model.now)
+            report = housekeeping_run(now=model.now)
             assert (report["events_expired"], report["lines_expired"]) == (
-                len(model.expire_events()), model.expire_lines())
+                len(model.expire_events()),
+                model.expire_lines(),
+            )
 
     # -- invariants (checked after every step) -------------------------------------------------------------
     @invariant()
@@ -524,7 +608,8 @@ class LedgerMachine(RuleBasedStateMachine):
         undone = [k for k, e in events.items() if e.status in (S.REVERSED, S.CANCELLED, S.EXPIRED, S.FAILED)]
         nets: dict = defaultdict(Decimal)
         for event_id, reward_id, amount in Transaction.objects.filter(event_id__in=undone).values_list(
-                "event_id", "reward_id", "amount"):
+            "event_id", "reward_id", "amount"
+        ):
             nets[event_id, reward_id] += amount
         assert {key: net for key, net in nets.items() if net != 0} == {}
 
@@ -534,8 +619,12 @@ class LedgerMachine(RuleBasedStateMachine):
         spendable total and the rest, at the virtual now); for the wallets the step touched (all of
         them when the clock moved), also the spendable lines in consumption order."""
         model = self.model
-        stored = {(wallet_id, str(reward_id)): rest for wallet_id, reward_id, *rest in WalletTotal.objects.filter(
-            wallet_id__in=self.wallets).values_list("wallet_id", "reward_id", "balance", "reserved", "debt", "pending")}
+        stored = {
+            (wallet_id, str(reward_id)): rest
+            for wallet_id, reward_id, *rest in WalletTotal.objects.filter(wallet_id__in=self.wallets).values_list(
+                "wallet_id", "reward_id", "balance", "reserved", "debt", "pending"
+            )
+        }
         for c, wallet_id in enumerate(self.wallets):
             summary = wallet_summary(wallet_id=wallet_id, now=model.now, with_lines=c in self._touched)
             reported = {t["reward_id"]: t for t in summary["totals"]}
@@ -543,14 +632,18 @@ class LedgerMachine(RuleBasedStateMachine):
                 where = f"customer {c} reward {r} at now = T0 + {model.now - model.t0}"
                 assert stored.get((wallet_id, reward_id), [ZERO] * 4) == model.stored(c, r), where
                 t = reported.get(reward_id)
-                got = {key: D(str(t[key])) if t else ZERO
-                       for key in ("total", "reserved", "pending", "debt", "expiring_amount")}
+                got = {
+                    key: D(str(t[key])) if t else ZERO
+                    for key in ("total", "reserved", "pending", "debt", "expiring_amount")
+                }
                 got["next_expiration_date"] = _dt(t["next_expiration_date"]) if t else None
                 assert got == model.totals(c, r), where
                 assert got["debt"] >= 0 and got["total"] >= -got["debt"], where
             if "lines" in summary:
-                got_lines = [(x["reward_id"], D(str(x["remaining"])), D(str(x["reserved"])),
-                              _dt(x["expiration_date"])) for x in summary["lines"]]
+                got_lines = [
+                    (x["reward_id"], D(str(x["remaining"])), D(str(x["reserved"])), _dt(x["expiration_date"]))
+                    for x in summary["lines"]
+                ]
                 want_lines = [(self.reward_ids[x.reward], x.remaining, x.reserved, x.exp) for x in model.live_lines(c)]
                 assert got_lines == want_lines, f"customer {c}: the spendable lines or their order"
         self._touched.clear()
@@ -560,15 +653,17 @@ class LedgerMachine(RuleBasedStateMachine):
         """Lifetime number_of_purchases and spend_total = those of the RESOLVED PURCHASE events."""
         ids = [customer.pk for customer in self.customers]
         resolved = defaultdict(list)
-        for customer_id, data in Event.objects.filter(customer_id__in=ids, status=S.RESOLVED,
-                                                      type_id="PURCHASE").values_list("customer_id", "data"):
+        for customer_id, data in Event.objects.filter(
+            customer_id__in=ids, status=S.RESOLVED, type_id="PURCHASE"
+        ).values_list("customer_id", "data"):
             resolved[customer_id].append(D(str(data["order"]["value"])))
         buckets = defaultdict(list)
         for bucket in MetricBucket.objects.filter(customer_id__in=ids):
             buckets[bucket.customer_id].append(bucket)
         for c, customer_id in enumerate(ids):
-            lifetime = customer_metrics(customer_id=customer_id, now=self.model.now,
-                                        buckets=buckets[customer_id])["lifetime"]
+            lifetime = customer_metrics(customer_id=customer_id, now=self.model.now, buckets=buckets[customer_id])[
+                "lifetime"
+            ]
             got = (lifetime["number_of_purchases"], D(str(lifetime["spend_total"])))
             recomputed = (len(resolved[customer_id]), sum(resolved[customer_id], ZERO))
             assert got == recomputed == self.model.metrics(c), f"customer {c}: lifetime metrics"
@@ -581,8 +676,12 @@ def test_ledger_agrees_with_an_in_memory_model_under_random_operations():
 
 # ---- counterexamples the machine found, replayed as plain tests ---------------------------------------------------
 
-INVARIANTS = ("ledger_is_consistent", "events_agree_with_the_model", "balances_agree_with_the_model",
-              "metrics_agree_with_resolved_purchases")
+INVARIANTS = (
+    "ledger_is_consistent",
+    "events_agree_with_the_model",
+    "balances_agree_with_the_model",
+    "metrics_agree_with_resolved_purchases",
+)
 
 
 class Replay:
@@ -640,5 +739,6 @@ def test_a_redemption_is_judged_against_the_balance_before_its_own_event(machine
     machine.spend(c=0, hours_ago=0, held=False, reserve=1, redeem=[(0, "raw", 13)])  # the 13 expiring
     machine.reverse(i=1, stray=False)  # the 13-star grant: a debt of 13, total 3 - 13 = -10
     # 13 new stars pay the debt; asking 3 with a spendable total of -10 must fail the event
-    machine.earn_and_spend(c=0, value=D("130.75"), bonus=False, hours_ago=0, held=False, reserve=1,
-                           redeem=[(0, "raw", 3)])
+    machine.earn_and_spend(
+        c=0, value=D("130.75"), bonus=False, hours_ago=0, held=False, reserve=1, redeem=[(0, "raw", 3)]
+    )

@@ -47,11 +47,27 @@ class CustomerAdmin(admin.ModelAdmin):
         rows = self._summary(obj)["totals"]
         if not rows:
             return "no rewards yet"
-        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-            (t["reward"]["name"], t["total"], t["reserved"], t["pending"], t["debt"], t["next_expiration_date"] or "-",
-             t["expiring_amount"]) for t in rows))
-        return format_html("<table><tr><th>reward</th><th>total</th><th>reserved</th><th>pending</th><th>debt</th>"
-                           "<th>next expiration</th><th>expiring</th></tr>{}</table>", body)
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    t["reward"]["name"],
+                    t["total"],
+                    t["reserved"],
+                    t["pending"],
+                    t["debt"],
+                    t["next_expiration_date"] or "-",
+                    t["expiring_amount"],
+                )
+                for t in rows
+            ),
+        )
+        return format_html(
+            "<table><tr><th>reward</th><th>total</th><th>reserved</th><th>pending</th><th>debt</th>"
+            "<th>next expiration</th><th>expiring</th></tr>{}</table>",
+            body,
+        )
 
     @admin.display(description="wallet lines (newest 200, every state)")
     def wallet_lines(self, obj):
@@ -60,11 +76,28 @@ class CustomerAdmin(admin.ModelAdmin):
         lines = WalletLine.objects.filter(wallet=obj.wallet).select_related("reward").order_by("-id")[:200]
         if not lines:
             return "none"
-        body = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", (
-            (line.pk, line.reward.name, line.amount, line.remaining, line.reserved, line.state,
-             line.expiration_date or "never", line.event_id) for line in lines))
-        return format_html("<table><tr><th>line</th><th>reward</th><th>amount</th><th>remaining</th><th>reserved</th>"
-                           "<th>state</th><th>expires</th><th>event</th></tr>{}</table>", body)
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    line.pk,
+                    line.reward.name,
+                    line.amount,
+                    line.remaining,
+                    line.reserved,
+                    line.state,
+                    line.expiration_date or "never",
+                    line.event_id,
+                )
+                for line in lines
+            ),
+        )
+        return format_html(
+            "<table><tr><th>line</th><th>reward</th><th>amount</th><th>remaining</th><th>reserved</th>"
+            "<th>state</th><th>expires</th><th>event</th></tr>{}</table>",
+            body,
+        )
 
 
 @admin.register(Wallet)

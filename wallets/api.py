@@ -1,21 +1,22 @@
-"""Customer endpoints: register and read (with metrics and wallet)."""
+"""Customer and ledger endpoints: register, read (with metrics and wallet) and update
+customers; a customer's ledger; the programme's ledger."""
+
 import django_filters
-from django.utils import timezone
-from drf_spectacular.utils import extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 
 from campaigns.auth import allowed_brands
 from core.exceptions import NotFound
 from core.filters import UTCDateTimeFilter
-from core.json import jsonable
 from core.pagination import LedgerCursorPagination, RangePagination
-from core.serializers import AwareDateTimeField, JSONObjectField, StrictCharField, StrictSerializer
+from core.schema import refusal
+from core.serializers import PATH_ID, AwareDateTimeField, JSONObjectField, StrictCharField, StrictSerializer
 from core.views import EnvelopeMixin
-from wallets import schema as docs
 from wallets import services
 from wallets.models import Customer, Transaction
-from wallets.selectors import customer_metrics, wallet_summary
+from wallets.selectors import customer_profile
+from wallets.serializers import CustomerListItemOut, CustomerOut, TransactionOut
 
 
 class CustomerIn(StrictSerializer):
@@ -36,25 +37,33 @@ class CustomerPatch(StrictSerializer):
     metadata = JSONObjectField(required=False)
 
 
-def customer_out(customer: Customer, brands: set[str] | None = None) -> dict:
-    now = timezone.now()
-    return {
-        "customer": jsonable({
-            "id": customer.id, "name": customer.name, "email": customer.email, "status": customer.status,
-            "tags": customer.tags, "metadata": customer.metadata, "registration_date": customer.registration_date,
-            "tier_id": customer.tier_id, "tier": None if customer.tier is None else {
-                "id": customer.tier_id, "name": customer.tier.name, "level": customer.tier.level},
-            "metrics": customer_metrics(customer_id=customer.id, now=now),
-            "created_at": customer.created_at,
-        }),
-        "wallet": wallet_summary(wallet_id=customer.wallet.pk, now=now, brands=brands),
-    }
+def _profile(customer: Customer, request) -> dict:
+    """The customer and the part of its wallet the request's key may see, rendered."""
+    return CustomerOut(customer_profile(customer=customer, brands=allowed_brands(request))).data
 
 
-@extend_schema_view(**docs.customer_views(create=CustomerIn, patch=CustomerPatch))
+@extend_schema_view(
+    list=extend_schema(summary="List customers", responses=CustomerListItemOut(many=True)),
+    retrieve=extend_schema(summary="Read a customer with metrics and wallet", responses=CustomerOut),
+    partial_update=extend_schema(
+        summary="Update a customer",
+        request=CustomerPatch,
+        responses=CustomerOut,
+        description="`name`, `email`, `status` and `metadata` are replaced; `tags` are merged into the "
+        "customer's tags (a key set to null is removed).",
+    ),
+    create=extend_schema(
+        summary="Register a customer (with its wallet)",
+        request=CustomerIn,
+        responses={
+            201: OpenApiResponse(CustomerOut, description="The new customer and its empty wallet."),
+            409: refusal("`customer_exists`, or `idempotency_conflict`."),
+        },
+    ),
+)
 class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = Customer.objects.select_related("wallet", "tier")
-    lookup_value_regex = "[^/\x00]+"  # PostgreSQL text cannot hold NUL: such an id is simply unknown
+    lookup_value_regex = PATH_ID
     filterset_fields = ["status", "email"]
 
     def get_serializer(self, *args, **kwargs):
@@ -62,13 +71,10 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([
-            jsonable({"id": c.id, "name": c.name, "email": c.email, "status": c.status,
-                      "registration_date": c.registration_date}) for c in page
-        ])
+        return self.get_paginated_response(CustomerListItemOut(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        return Response(customer_out(self.get_object(), allowed_brands(request)))
+        return Response(_profile(self.get_object(), request))
 
     def partial_update(self, request, pk=None):
         """Name, email, status and metadata are replaced; `tags` are merged into the customer's
@@ -77,23 +83,13 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
         data = CustomerPatch(data=request.data)
         data.is_valid(raise_exception=True)
         services.customer_update(customer_id=customer.pk, **data.validated_data)
-        return Response(customer_out(self.get_queryset().get(pk=customer.pk), allowed_brands(request)))
+        return Response(_profile(self.get_queryset().get(pk=customer.pk), request))
 
     def create(self, request):
         data = CustomerIn(data=request.data)
         data.is_valid(raise_exception=True)
         customer = services.customer_register(**data.validated_data)
-        return Response(customer_out(self.get_queryset().get(pk=customer.pk),
-                                     allowed_brands(request)), status=201)
-
-
-def transaction_out(row: Transaction) -> dict:
-    return jsonable({
-        "id": row.pk, "type": row.type, "amount": row.amount, "reward_id": row.reward_id,
-        "customer_id": row.wallet.customer_id, "line_id": row.line_id, "event_id": row.event_id,
-        "campaign_id": row.campaign_id, "brand_id": row.brand_id, "cost": row.cost,
-        "created_at": row.created_at, "details": row.details,
-    })
+        return Response(_profile(self.get_queryset().get(pk=customer.pk), request), status=201)
 
 
 class TransactionFilter(django_filters.FilterSet):
@@ -111,7 +107,12 @@ class TransactionFilter(django_filters.FilterSet):
         fields = []
 
 
-@extend_schema_view(**docs.TRANSACTION_VIEWS)
+@extend_schema_view(
+    list=extend_schema(
+        summary="The programme-wide ledger (cursor-paged, newest first)",
+        responses={200: TransactionOut(many=True), 404: refusal("An invalid `cursor` (`not_found`).")},
+    )
+)
 class TransactionViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     """GET /transactions: the programme-wide ledger, newest first, cursor-paged."""
 
@@ -125,10 +126,15 @@ class TransactionViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericV
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([transaction_out(row) for row in page])
+        return self.get_paginated_response(TransactionOut(page, many=True).data)
 
 
-@extend_schema_view(**docs.CUSTOMER_TRANSACTION_VIEWS)
+@extend_schema_view(
+    list=extend_schema(
+        summary="One customer's ledger (newest first)",
+        responses={200: TransactionOut(many=True), 404: refusal("Unknown customer (`customer_not_found`).")},
+    )
+)
 class CustomerTransactionViewSet(TransactionViewSet):
     """GET /customers/{id}/transactions: one customer's ledger, newest first, `from`/`to` paged."""
 

@@ -1,28 +1,86 @@
-"""The ledger writer: the one place that turns movements into ledger rows, line changes and
-total changes, all in memory, then writes them in a fixed number of queries (`flush`).
+"""The one way to move money: `with wallet_ledger(...) as ledger:`.
 
-It must be used inside `transaction.atomic()` with the wallet row already locked
-(`wallet_lock`): every read-modify-write below relies on that lock.
+`wallet_ledger` locks the wallet row (the lock every balance change holds), preloads the
+rewards the movements will name, yields a `Ledger` that records every movement in memory
+(ledger rows, line changes, total changes), and writes them all in a fixed number of queries
+when the block exits cleanly. On an exception nothing is written, and the caller's transaction
+rolls back whatever else it did. No caller builds a Ledger or flushes one by hand, so no caller
+can forget to write what it moved.
+
+It must run inside `transaction.atomic()` (the caller's service owns the transaction; the
+ledger refuses to run outside one). Lock order: the caller locks the event (if any) first.
 """
+
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Q
 
 from campaigns.models import Reward
+from core.amounts import QUANTUM
 from wallets.models import Transaction, Wallet, WalletLine, WalletTotal
 
 T = Transaction.Type
 ZERO = Decimal(0)
 _THIS_EVENT = object()  # row(): the ledger's own event
-QUANT = Decimal("0.0001")
+
+
+def wallet_lock(*, customer_id: str | None = None, wallet_id=None) -> Wallet:
+    """Lock and return a wallet row, by customer or by id (the lock every balance change holds)."""
+    wallets = Wallet.objects.select_for_update()
+    return wallets.get(customer_id=customer_id) if wallet_id is None else wallets.get(pk=wallet_id)
+
+
+def wallets_lock(*, customer_ids) -> list:
+    """Lock several customers' wallets at once, in id order (the one order every multi-wallet
+    lock takes, so that two of them never deadlock)."""
+    if not customer_ids:
+        return []
+    return list(
+        Wallet.objects.select_for_update()
+        .filter(customer_id__in=customer_ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+@contextmanager
+def wallet_ledger(
+    *,
+    now: datetime,
+    customer_id: str | None = None,
+    wallet_id=None,
+    event_id=None,
+    reward_ids: Iterable = (),
+    event_rewards: bool = False,
+) -> Iterator[Ledger]:
+    """Lock the wallet (by customer or wallet id), preload the rewards (`reward_ids`, or with
+    `event_rewards` every reward the event's lines and rows name), yield the Ledger, and write
+    everything it recorded on a clean exit. Raises RuntimeError outside a transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("wallet_ledger must run inside transaction.atomic()")
+    ledger = Ledger(wallet=wallet_lock(customer_id=customer_id, wallet_id=wallet_id), event_id=event_id, now=now)
+    if event_rewards:
+        touched = Q(pk__in=WalletLine.objects.filter(event_id=event_id).values("reward_id")) | Q(
+            pk__in=Transaction.objects.filter(event_id=event_id).values("reward_id")
+        )
+        ledger.rewards = {str(r.pk): r for r in Reward.objects.filter(touched)}
+    else:
+        ledger.load_rewards(reward_ids)
+    yield ledger
+    ledger._flush()
 
 
 @dataclass
 class Ledger:
+    """What one `wallet_ledger` block moves, kept in memory until the block ends."""
+
     wallet: Wallet
     event_id: object | None
     now: object
@@ -45,6 +103,12 @@ class Ledger:
             self._new_totals.append(total)
         return total
 
+    def load_rewards(self, reward_ids: Iterable) -> None:
+        """Load the rewards movements will name (one query; none when there are none)."""
+        missing = [str(pk) for pk in reward_ids if str(pk) not in self.rewards]
+        if missing:
+            self.rewards.update({str(k): v for k, v in Reward.objects.in_bulk(missing).items()})
+
     def _reward(self, reward_id) -> Reward:
         """The reward (for its conversion factor), loaded once per ledger if not preloaded."""
         key = str(reward_id)
@@ -53,8 +117,18 @@ class Ledger:
         return self.rewards[key]
 
     # ---- rows ---------------------------------------------------------------------------
-    def row(self, type_: str, amount: Decimal, *, reward_id, line: WalletLine | None = None,
-            event_id=_THIS_EVENT, campaign_id=None, brand_id=None, details: dict | None = None) -> None:
+    def row(
+        self,
+        type_: str,
+        amount: Decimal,
+        *,
+        reward_id,
+        line: WalletLine | None = None,
+        event_id=_THIS_EVENT,
+        campaign_id=None,
+        brand_id=None,
+        details: dict | None = None,
+    ) -> None:
         """Record one signed movement and apply it to the line (or the debt) and the total. The
         row belongs to the ledger's event unless `event_id` says otherwise (None: no event)."""
         if amount == 0:
@@ -82,7 +156,7 @@ class Ledger:
                 event_id=self.event_id if event_id is _THIS_EVENT else event_id,
                 campaign_id=campaign_id if campaign_id is not None else (line.campaign_id if line else None),
                 brand_id=brand_id if brand_id is not None else (line.brand_id if line else None),
-                cost=None if factor is None else (amount * factor).quantize(QUANT),
+                cost=None if factor is None else (amount * factor).quantize(QUANTUM),
                 created_at=self.now,
                 details=details or {},
             )
@@ -103,8 +177,13 @@ class Ledger:
         pay = min(line.free, total.debt)
         if pay > 0:
             self.row(T.ADJUSTMENT, -pay, reward_id=line.reward_id, line=line, details={"debt_payment": True})
-            self.row(T.ADJUSTMENT, pay, reward_id=line.reward_id, brand_id=line.brand_id,
-                     details={"debt_payment": True, "from_line": None})
+            self.row(
+                T.ADJUSTMENT,
+                pay,
+                reward_id=line.reward_id,
+                brand_id=line.brand_id,
+                details={"debt_payment": True, "from_line": None},
+            )
 
     def give_back(self, line: WalletLine, amount: Decimal, *, type_: str, details: dict | None = None) -> None:
         """`amount` comes back to `line` (a redemption reversed): onto the line while it is
@@ -115,27 +194,49 @@ class Ledger:
             self.row(type_, amount, reward_id=line.reward_id, line=line, details=details)
         elif line.state == WalletLine.State.EXPIRED:
             self.row(type_, amount, reward_id=line.reward_id, line=line, details=details)
-            self.row(T.EXPIRATION, -amount, reward_id=line.reward_id, line=line, event_id=line.event_id,
-                     details={"trigger_event_id": str(self.event_id) if self.event_id else None})
+            self.row(
+                T.EXPIRATION,
+                -amount,
+                reward_id=line.reward_id,
+                line=line,
+                event_id=line.event_id,
+                details={"trigger_event_id": str(self.event_id) if self.event_id else None},
+            )
         else:  # REVERSED
             total = self.total(line.reward_id)
             pay = min(amount, total.debt)
             if pay > 0:
-                self.row(type_, pay, reward_id=line.reward_id, brand_id=line.brand_id,
-                         campaign_id=line.campaign_id, details={**details, "debt_payment": True})
+                self.row(
+                    type_,
+                    pay,
+                    reward_id=line.reward_id,
+                    brand_id=line.brand_id,
+                    campaign_id=line.campaign_id,
+                    details={**details, "debt_payment": True},
+                )
             rest = amount - pay
             if rest > 0:
                 # A restoration, granted by no event: when it expires, its EXPIRATION row must
                 # not be booked on the reversed grant (which then would not net to zero).
-                new = self.add_line(reward_id=line.reward_id, campaign_id=line.campaign_id, brand_id=line.brand_id,
-                                    event_id=None, amount=rest, state=WalletLine.State.AVAILABLE,
-                                    issued_at=self.now, expiration_date=line.expiration_date, rule_id=line.rule_id)
-                self.row(type_, rest, reward_id=line.reward_id, line=new,
-                         details={**details, "restored_from_line": line.pk})
+                new = self.add_line(
+                    reward_id=line.reward_id,
+                    campaign_id=line.campaign_id,
+                    brand_id=line.brand_id,
+                    event_id=None,
+                    amount=rest,
+                    state=WalletLine.State.AVAILABLE,
+                    issued_at=self.now,
+                    expiration_date=line.expiration_date,
+                    rule_id=line.rule_id,
+                )
+                self.row(
+                    type_, rest, reward_id=line.reward_id, line=new, details={**details, "restored_from_line": line.pk}
+                )
 
     # ---- writing --------------------------------------------------------------------------
-    def flush(self) -> None:
-        """Write everything in a fixed number of queries, whatever the number of movements."""
+    def _flush(self) -> None:
+        """Write everything in a fixed number of queries, whatever the number of movements
+        (called by `wallet_ledger` on a clean exit, never by hand)."""
         if self.new_lines:
             WalletLine.objects.bulk_create(self.new_lines)
         if self.dirty_lines:
@@ -143,9 +244,17 @@ class Ledger:
             _executemany(
                 "UPDATE wallets_walletline SET remaining = %s, reserved = %s, state = %s, "
                 "reservation_expires_at = %s, updated_at = %s WHERE id = %s",
-                [(ops.adapt_decimalfield_value(line.remaining, 20, 4), ops.adapt_decimalfield_value(line.reserved, 20, 4),
-                  line.state, ops.adapt_datetimefield_value(line.reservation_expires_at),
-                  ops.adapt_datetimefield_value(self.now), line.pk) for line in self.dirty_lines.values()],
+                [
+                    (
+                        ops.adapt_decimalfield_value(line.remaining, 20, 4),
+                        ops.adapt_decimalfield_value(line.reserved, 20, 4),
+                        line.state,
+                        ops.adapt_datetimefield_value(line.reservation_expires_at),
+                        ops.adapt_datetimefield_value(self.now),
+                        line.pk,
+                    )
+                    for line in self.dirty_lines.values()
+                ],
             )
         if self.rows:
             for row in self.rows:
@@ -159,8 +268,11 @@ class Ledger:
             ops = connection.ops
             _executemany(
                 "UPDATE wallets_wallettotal SET balance = %s, reserved = %s, debt = %s, pending = %s WHERE id = %s",
-                [tuple(ops.adapt_decimalfield_value(v, 20, 4) for v in (t.balance, t.reserved, t.debt, t.pending))
-                 + (t.pk,) for t in existing],
+                [
+                    tuple(ops.adapt_decimalfield_value(v, 20, 4) for v in (t.balance, t.reserved, t.debt, t.pending))
+                    + (t.pk,)
+                    for t in existing
+                ],
             )
         self.new_lines, self.dirty_lines, self.rows, self._new_totals = [], {}, [], []
 

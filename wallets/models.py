@@ -5,6 +5,7 @@ cache of the ledger kept in the same transaction that writes it; `manage.py veri
 rebuilds it from the rows. The event that caused a movement is stored as a plain indexed UUID so
 that this app never imports `events`.
 """
+
 import uuid
 
 from django.db import models
@@ -27,7 +28,7 @@ class Customer(TimeStampedModel):
     tags = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     registration_date = models.DateTimeField(default=timezone.now)
-    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT, related_name="customers")
+    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="customers")  # the base tier at first
 
     class Meta:
         ordering = ["created_at"]

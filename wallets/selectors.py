@@ -1,60 +1,53 @@
 """Reads of wallets, lines and metrics. Balance reads never sum the ledger: they read the
 totals kept beside it, plus the few lines already past their date that the sweep has not
 expired yet (so an expired line stops counting at once)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import BooleanField, ExpressionWrapper, F, Min, Q, Sum
 from django.utils import timezone
 
+from campaigns.models import Reward
+from core.amounts import exact
+from core.clock import month_of, month_shift
 from core.json import jsonable
-from wallets.models import MetricBucket, WalletLine, WalletTotal
+from wallets.models import Customer, MetricBucket, WalletLine, WalletTotal
+from wallets.serializers import WalletOut, WalletTotalsOut
 
 ZERO = Decimal(0)
 S = WalletLine.State
-QUANT = Decimal("0.0001")
 
 
-def exact(value) -> Decimal:
-    """A database sum of amounts, exact to the amounts' 4 places (SQLite sums decimals as floats)."""
-    return ZERO if value is None else Decimal(value).quantize(QUANT)
+@dataclass(frozen=True)
+class TotalRow:
+    """A wallet's balance of one reward, as responses show it (wallets.serializers.WalletTotalOut)."""
+
+    reward: Reward
+    total: Decimal
+    reserved: Decimal
+    pending: Decimal
+    debt: Decimal
+    next_expiration_date: datetime | None
+    expiring_amount: Decimal
+
+    @property
+    def reward_id(self):
+        return self.reward.pk
 
 
-def line_dict(line: WalletLine) -> dict:
-    return {
-        "id": line.pk,
-        "reward_id": str(line.reward_id),
-        "campaign_id": str(line.campaign_id) if line.campaign_id else None,
-        "rule_id": line.rule_id or None,
-        "brand_id": line.brand_id,
-        "event_id": str(line.event_id) if line.event_id else None,
-        "amount": line.amount,
-        "remaining": line.remaining,
-        "reserved": line.reserved,
-        "state": line.state,
-        "issued_at": line.issued_at,
-        "expiration_date": line.expiration_date,
-        "reservation_expires_at": line.reservation_expires_at,
-    }
-
-
-def reward_dict(reward) -> dict:
-    return {"id": str(reward.pk), "name": reward.name, "type": reward.type, "brand_id": reward.brand_id,
-            "decimals": reward.decimals}
-
-
-def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True, brands: set[str] | None = None) -> dict:
-    """`lines` (spendable-state lines, not past their date, remaining > 0) and `totals` per reward:
-    total (spendable now), reserved, pending, debt, next_expiration_date, expiring_amount. A fixed
-    number of indexed queries, none of which reads the ledger rows. With `brands`, only rewards
-    of those brands (and global rewards) are shown."""
+def wallet_view(*, wallet_id, now: datetime, with_lines: bool = True, brands: set[str] | None = None) -> dict:
+    """`lines` (spendable-state lines, not past their date, remaining > 0) and `totals` per reward
+    (TotalRow): total (spendable now), reserved, pending, debt, next_expiration_date,
+    expiring_amount. A fixed number of indexed queries, none of which reads the ledger rows. With
+    `brands`, only rewards of those brands (and global rewards) are shown."""
     totals = WalletTotal.objects.filter(wallet_id=wallet_id).select_related("reward").order_by("reward__created_at")
-    live = (
-        WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, remaining__gt=0)
-        .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
+    live = WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, remaining__gt=0).filter(
+        Q(expiration_date__isnull=True) | Q(expiration_date__gt=now)
     )
     if brands is not None:
         visible = Q(reward__brand_id__in=brands) | Q(reward__brand__isnull=True)
@@ -75,42 +68,43 @@ def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True, brands:
         at_next = Q()
         for reward_id, first in next_exp.items():
             at_next |= Q(reward_id=reward_id, expiration_date=first)
-        for reward_id, free in with_free.filter(at_next).values_list("reward_id").annotate(
-            free=Sum(F("remaining") - F("reserved"))
+        for reward_id, free in (
+            with_free.filter(at_next).values_list("reward_id").annotate(free=Sum(F("remaining") - F("reserved")))
         ):
             expiring[reward_id] += exact(free)
-    out_totals = []
-    for t in totals:
-        out_totals.append({
-            "reward_id": str(t.reward_id),
-            "reward": reward_dict(t.reward),
-            "total": t.balance - t.reserved - (stale.get(t.reward_id) or ZERO),
-            "reserved": t.reserved,
-            "pending": t.pending,
-            "debt": t.debt,
-            "next_expiration_date": next_exp.get(t.reward_id),
-            "expiring_amount": expiring.get(t.reward_id, ZERO),
-        })
-    result = {"totals": out_totals}
-    if with_lines:
-        ordered = live.order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")
-        result = {"lines": [line_dict(line) for line in ordered], "totals": out_totals}
-    return jsonable(result)
+    rows = [
+        TotalRow(
+            reward=t.reward,
+            total=t.balance - t.reserved - (stale.get(t.reward_id) or ZERO),
+            reserved=t.reserved,
+            pending=t.pending,
+            debt=t.debt,
+            next_expiration_date=next_exp.get(t.reward_id),
+            expiring_amount=expiring.get(t.reward_id, ZERO),
+        )
+        for t in totals
+    ]
+    if not with_lines:
+        return {"totals": rows}
+    return {"lines": list(live.order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")), "totals": rows}
+
+
+def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True, brands: set[str] | None = None) -> dict:
+    """The wallet as responses show it (`wallet_view` rendered by WalletOut, or WalletTotalsOut
+    without lines)."""
+    view = wallet_view(wallet_id=wallet_id, now=now, with_lines=with_lines, brands=brands)
+    return (WalletOut if with_lines else WalletTotalsOut)(view).data
+
+
+def customer_profile(*, customer: Customer, brands: set[str] | None = None) -> dict:
+    """What customer responses show (wallets.serializers.CustomerOut): the customer with every
+    period's metrics, and its wallet."""
+    now = timezone.now()
+    customer.metrics = customer_metrics(customer_id=customer.pk, now=now)
+    return {"customer": customer, "wallet": wallet_view(wallet_id=customer.wallet.pk, now=now, brands=brands)}
 
 
 # ---- metrics -----------------------------------------------------------------------------------
-
-PERIODS = ("lifetime", "this_year", "last_year", "this_quarter", "last_quarter", "this_month", "last_month")
-
-
-def month_of(moment: datetime) -> date:
-    local = timezone.localtime(moment)
-    return date(local.year, local.month, 1)
-
-
-def _shift(month: date, months: int) -> date:
-    index = month.year * 12 + month.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def period_ranges(now: datetime) -> dict[str, tuple[date | None, date | None]]:
@@ -121,10 +115,10 @@ def period_ranges(now: datetime) -> dict[str, tuple[date | None, date | None]]:
         "lifetime": (None, None),
         "this_year": (date(this_month.year, 1, 1), date(this_month.year, 12, 1)),
         "last_year": (date(this_month.year - 1, 1, 1), date(this_month.year - 1, 12, 1)),
-        "this_quarter": (quarter_start, _shift(quarter_start, 2)),
-        "last_quarter": (_shift(quarter_start, -3), _shift(quarter_start, -1)),
+        "this_quarter": (quarter_start, month_shift(quarter_start, 2)),
+        "last_quarter": (month_shift(quarter_start, -3), month_shift(quarter_start, -1)),
         "this_month": (this_month, this_month),
-        "last_month": (_shift(this_month, -1), _shift(this_month, -1)),
+        "last_month": (month_shift(this_month, -1), month_shift(this_month, -1)),
     }
 
 
@@ -164,8 +158,10 @@ def ledger_drift() -> list[str]:
     rebuilt: dict = defaultdict(lambda: {"balance": ZERO, "reserved": ZERO, "debt": ZERO, "pending": ZERO})
     no_line = ExpressionWrapper(Q(line__isnull=True), output_field=BooleanField())
     for wallet_id, reward_id, type_, debt_row, amount in (
-        Transaction.objects.annotate(debt_row=no_line).values_list("wallet_id", "reward_id", "type", "debt_row")
-        .annotate(s=Sum("amount")).values_list("wallet_id", "reward_id", "type", "debt_row", "s")
+        Transaction.objects.annotate(debt_row=no_line)
+        .values_list("wallet_id", "reward_id", "type", "debt_row")
+        .annotate(s=Sum("amount"))
+        .values_list("wallet_id", "reward_id", "type", "debt_row", "s")
     ):
         key = (wallet_id, reward_id)
         amount = exact(amount)

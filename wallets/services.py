@@ -11,10 +11,12 @@ Invariants (checked by `ledger_verify`):
   the PENDING lines; spendable total = balance - reserved (less lines past their date);
 - every event that ends REVERSED, CANCELLED, EXPIRED or FAILED nets to zero.
 
-Lock order: the caller locks the event (if any), then `wallet_lock` takes the wallet row.
-Every function here that changes a balance expects that lock to be held and a Ledger to write
-through; none of them commits on its own.
+Lock order: the caller locks the event (if any), then `wallet_ledger` takes the wallet row.
+Every function here that changes a balance takes the Ledger of an open
+`with wallet_ledger(...) as ledger:` block (which holds that lock and writes on exit); none of
+them commits on its own.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -23,25 +25,42 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, QuerySet, Sum
 
 from campaigns.engine import Grant, expiration_date
 from campaigns.models import Tier
-from core.exceptions import Conflict, InsufficientBalance
-from wallets.ledger import ZERO, Ledger, lines_by_id
+from core.amounts import exact
+from core.exceptions import Conflict, InsufficientBalance, NotFound
+from core.unset import UNSET, given
+from wallets.ledger import ZERO, Ledger, lines_by_id, wallet_ledger, wallet_lock
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
-from wallets.selectors import exact
 
 T = Transaction.Type
 S = WalletLine.State
 
 
-def customer_register(*, id: str, name: str = "", email: str = "", status: str = Customer.Status.ACTIVE,
-                      tags: dict | None = None, metadata: dict | None = None,
-                      registration_date: datetime | None = None) -> Customer:
-    """Create a customer and its one wallet together. Raises Conflict if the id is taken."""
-    fields = {"name": name, "email": email, "status": status, "tags": tags or {}, "metadata": metadata or {},
-              "tier": Tier.objects.order_by("level").first()}
+def customer_register(
+    *,
+    id: str,
+    name: str = "",
+    email: str = "",
+    status: str = Customer.Status.ACTIVE,
+    tags: dict | None = None,
+    metadata: dict | None = None,
+    registration_date: datetime | None = None,
+) -> Customer:
+    """Create a customer in the base tier and its one wallet together. Raises Conflict if the id is taken."""
+    base = Tier.objects.order_by("level").first()
+    if base is None:  # created by the migrations; without it no customer can be registered
+        raise RuntimeError("no base tier (level 1): run the migrations")
+    fields = {
+        "name": name,
+        "email": email,
+        "status": status,
+        "tags": tags or {},
+        "metadata": metadata or {},
+        "tier": base,
+    }
     if registration_date is not None:
         fields["registration_date"] = registration_date
     try:
@@ -53,51 +72,75 @@ def customer_register(*, id: str, name: str = "", email: str = "", status: str =
     return customer
 
 
-def customer_update(*, customer_id: str, tags: dict | None = None, **fields) -> Customer:
+def customer_update(
+    *,
+    customer_id: str,
+    name: str = UNSET,
+    email: str = UNSET,
+    status: str = UNSET,
+    metadata: dict = UNSET,
+    tags: dict = UNSET,
+) -> Customer:
     """Replace the given fields; merge `tags` (a key set to None is removed). Locks the
     customer's wallet first, as every write to a customer does, so a tag change and an event
-    being evaluated never interleave."""
+    being evaluated never interleave. Raises NotFound."""
+    fields = given(name=name, email=email, status=status, metadata=metadata)
     with transaction.atomic():
-        wallet_lock(customer_id=customer_id)
+        try:
+            wallet_lock(customer_id=customer_id)
+        except Wallet.DoesNotExist:
+            raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found") from None
         customer = Customer.objects.get(pk=customer_id)
-        if tags is not None:
+        if tags is not UNSET and tags is not None:
             merged = {**(customer.tags or {}), **tags}
             fields["tags"] = {key: value for key, value in merged.items() if value is not None}
-        for name, value in fields.items():
-            setattr(customer, name, value)
+        for name_, value in fields.items():
+            setattr(customer, name_, value)
         if fields:
             customer.save(update_fields=[*fields, "updated_at"])
     return customer
 
 
-def wallet_lock(*, customer_id: str) -> Wallet:
-    """Lock and return the customer's wallet row (the lock every balance change holds)."""
-    return Wallet.objects.select_for_update().get(customer_id=customer_id)
+def customer_tier_set(*, customer: Customer, tier_id) -> None:
+    """Put the customer in a tier (the engine's tier move; the caller holds the wallet lock)."""
+    Customer.objects.filter(pk=customer.pk).update(tier_id=tier_id)
+    customer.tier_id = tier_id
 
 
-def wallets_lock(*, customer_ids) -> list:
-    """Lock several customers' wallets at once, in id order (the one order every multi-wallet
-    lock takes, so that two of them never deadlock)."""
-    if not customer_ids:
-        return []
-    return list(Wallet.objects.select_for_update().filter(customer_id__in=customer_ids).order_by("pk")
-                .values_list("pk", flat=True))
+def lines_count_against_budget(*, lines: QuerySet) -> Decimal:
+    """Mark these lines as counted against their campaign's budget (so their undoing gives it
+    back) and return what they granted. The caller holds the campaign's row lock."""
+    lines.update(budgeted=True)
+    return exact(lines.aggregate(total=Sum("amount"))["total"])
 
 
 # ---- accumulation ------------------------------------------------------------------------------
 
 
-def wallet_accumulate(*, ledger: Ledger, grants: list[Grant], hold: bool, issued_at: datetime,
-                      brand_id: str, reservation_expires_at: datetime | None = None) -> list[WalletLine]:
+def wallet_accumulate(
+    *,
+    ledger: Ledger,
+    grants: list[Grant],
+    hold: bool,
+    issued_at: datetime,
+    brand_id: str,
+    reservation_expires_at: datetime | None = None,
+) -> list[WalletLine]:
     """One line per grant: PENDING (no row yet) when the event is held, else AVAILABLE with an
     ACCUMULATION row, paying any debt of that reward first."""
     lines = []
     for grant in grants:
         line = ledger.add_line(
-            reward_id=grant.reward_id, campaign_id=grant.campaign_id, rule_id=grant.rule_id, brand_id=brand_id,
+            reward_id=grant.reward_id,
+            campaign_id=grant.campaign_id,
+            rule_id=grant.rule_id,
+            brand_id=brand_id,
             budgeted=grant.budgeted,
-            event_id=ledger.event_id, amount=grant.amount, state=S.PENDING if hold else S.AVAILABLE,
-            issued_at=issued_at, expiration_date=expiration_date(grant.expiration, issued_at),
+            event_id=ledger.event_id,
+            amount=grant.amount,
+            state=S.PENDING if hold else S.AVAILABLE,
+            issued_at=issued_at,
+            expiration_date=expiration_date(grant.expiration, issued_at),
             reservation_expires_at=reservation_expires_at if hold else None,
         )
         if hold:
@@ -132,8 +175,9 @@ def spendable_lines(*, wallet: Wallet, reward_ids, now: datetime) -> list[Wallet
     """Lines that can be spent now, in consumption order: earliest expiration first
     (never-expiring last), then oldest, then first created."""
     return list(
-        WalletLine.objects.filter(wallet=wallet, reward_id__in=list(reward_ids), state=S.AVAILABLE,
-                                  remaining__gt=F("reserved"))
+        WalletLine.objects.filter(
+            wallet=wallet, reward_id__in=list(reward_ids), state=S.AVAILABLE, remaining__gt=F("reserved")
+        )
         .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
         .order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")
     )
@@ -202,8 +246,14 @@ def wallet_release(*, ledger: Ledger, drop_state: str) -> None:
     for line, amount, _place in _reservations(ledger):
         ledger.row(T.RELEASE, -amount, reward_id=line.reward_id, line=line)
         if line.state == S.EXPIRED:
-            ledger.row(T.EXPIRATION, -amount, reward_id=line.reward_id, line=line, event_id=line.event_id,
-                       details={"trigger_event_id": str(ledger.event_id)})
+            ledger.row(
+                T.EXPIRATION,
+                -amount,
+                reward_id=line.reward_id,
+                line=line,
+                event_id=line.event_id,
+                details={"trigger_event_id": str(ledger.event_id)},
+            )
         elif line.state == S.REVERSED:
             ledger.row(T.REVERSAL, -amount, reward_id=line.reward_id, line=line, details={"released": True})
             ledger.give_back(line, amount, type_=T.REVERSAL, details={"released": True})
@@ -211,8 +261,11 @@ def wallet_release(*, ledger: Ledger, drop_state: str) -> None:
 
 def _reservations(ledger: Ledger):
     """(line, amount, place) for each reservation the event holds."""
-    rows = list(Transaction.objects.filter(event_id=ledger.event_id, wallet=ledger.wallet,
-                                           type__in=Transaction.RESERVATION_TYPES).values("line_id", "amount", "details"))
+    rows = list(
+        Transaction.objects.filter(
+            event_id=ledger.event_id, wallet=ledger.wallet, type__in=Transaction.RESERVATION_TYPES
+        ).values("line_id", "amount", "details")
+    )
     held: dict[int, Decimal] = defaultdict(Decimal)
     places: dict[int, str] = {}
     for row in rows:
@@ -229,8 +282,9 @@ def wallet_reverse(*, ledger: Ledger) -> None:
     """Undo everything a RESOLVED event did: take back what each of its lines still holds
     (what was spent or paid to debt becomes debt again) and return each redemption to the lines
     it consumed. Every row negates a stored amount; nothing is recomputed from rules."""
-    lines = list(WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id,
-                                           state__in=[S.AVAILABLE, S.EXPIRED]))
+    lines = list(
+        WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id, state__in=[S.AVAILABLE, S.EXPIRED])
+    )
     expired = dict(
         Transaction.objects.filter(line__in=lines, type=T.EXPIRATION).values_list("line").annotate(s=Sum("amount"))
     )
@@ -239,13 +293,20 @@ def wallet_reverse(*, ledger: Ledger) -> None:
         ledger.row(T.REVERSAL, -taken, reward_id=line.reward_id, line=line)
         shortfall = line.amount - taken + exact(expired.get(line.pk))
         if shortfall > 0:
-            ledger.row(T.REVERSAL, -shortfall, reward_id=line.reward_id, brand_id=line.brand_id,
-                       campaign_id=line.campaign_id, details={"debt": True, "line_id": line.pk})
+            ledger.row(
+                T.REVERSAL,
+                -shortfall,
+                reward_id=line.reward_id,
+                brand_id=line.brand_id,
+                campaign_id=line.campaign_id,
+                details={"debt": True, "line_id": line.pk},
+            )
         line.state = S.REVERSED
         ledger.touch(line)
     spent: dict[int, Decimal] = defaultdict(Decimal)
-    for line_id, amount in Transaction.objects.filter(event_id=ledger.event_id, wallet=ledger.wallet,
-                                                      type=T.REDEMPTION).values_list("line_id", "amount"):
+    for line_id, amount in Transaction.objects.filter(
+        event_id=ledger.event_id, wallet=ledger.wallet, type=T.REDEMPTION
+    ).values_list("line_id", "amount"):
         spent[line_id] -= amount
     consumed = lines_by_id(spent)
     for line_id, amount in sorted(spent.items()):
@@ -269,7 +330,8 @@ def wallet_expire_lines(*, ledger: Ledger, now: datetime) -> int:
 def wallet_ids_with_due_lines(*, now: datetime, limit: int) -> list:
     return list(
         WalletLine.objects.filter(state=S.AVAILABLE, expiration_date__lte=now)
-        .values_list("wallet_id", flat=True).distinct()[:limit]
+        .values_list("wallet_id", flat=True)
+        .distinct()[:limit]
     )
 
 
@@ -279,20 +341,33 @@ def wallet_expire_due(*, now: datetime, batch_size: int = 200) -> int:
     count = 0
     for wallet_id in wallet_ids_with_due_lines(now=now, limit=batch_size):
         with transaction.atomic():
-            wallet = Wallet.objects.select_for_update(skip_locked=True).filter(pk=wallet_id).first()
-            if wallet is None:
+            if (
+                Wallet.objects.select_for_update(skip_locked=True)
+                .filter(pk=wallet_id)
+                .values_list("pk", flat=True)
+                .first()
+                is None
+            ):
                 continue
-            ledger = Ledger(wallet=wallet, event_id=None, now=now)
-            count += wallet_expire_lines(ledger=ledger, now=now)
-            ledger.flush()
+            with wallet_ledger(wallet_id=wallet_id, now=now) as ledger:
+                count += wallet_expire_lines(ledger=ledger, now=now)
     return count
 
 
 # ---- metrics -------------------------------------------------------------------------------------
 
 
-def metrics_apply(*, customer_id: str, month, event_type: str, is_purchase: bool, spend: Decimal,
-                  issued_at: datetime, sign: int, last_visit: datetime | None = None) -> None:
+def metrics_apply(
+    *,
+    customer_id: str,
+    month,
+    event_type: str,
+    is_purchase: bool,
+    spend: Decimal,
+    issued_at: datetime,
+    sign: int,
+    last_visit: datetime | None = None,
+) -> None:
     """Add (sign=1) or take back (sign=-1) one RESOLVED event in its month's bucket. The
     caller holds the customer's wallet lock, which serialises writes to the buckets."""
     bucket, _ = MetricBucket.objects.get_or_create(customer_id=customer_id, month=month)

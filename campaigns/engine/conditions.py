@@ -4,6 +4,7 @@ it?) and `compile_product_filter` (which products of the order satisfy it?, for 
 Values were checked at save time (campaigns.engine.validation), so a compiled test never meets a
 value of the wrong type; a field missing from the event makes its condition false.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -120,8 +121,9 @@ def compile_condition(condition: dict) -> Callable[[EventFacts], bool]:
             return lambda facts: any(w in facts.column_index(name, spec) for w in wanted_strings)
         test = _make_test(spec.type, operator, _expected(spec.type, operator, raw))
         if operator in NEGATIVE:  # an event with no product list at all has nothing to negate
-            return lambda facts: "products" in facts.order and all(
-                v is MISSING or test(v) for v in facts.column(name, spec))
+            return lambda facts: (
+                "products" in facts.order and all(v is MISSING or test(v) for v in facts.column(name, spec))
+            )
         return lambda facts: any(v is not MISSING and test(v) for v in facts.column(name, spec))
     if operator == "exists":
         wanted = bool(raw)

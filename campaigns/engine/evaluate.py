@@ -5,6 +5,7 @@ Effects: FIXED (amount per event), PER_VALUE (amount per `per` units of `basis`)
 (amount per quantity of the products matching the product conditions of the group that matched).
 Amounts are capped at MAX_AMOUNT, then rounded down to the reward's decimals; zero grants are dropped.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,11 +72,13 @@ class CompiledCampaign:
 
     def runs_at(self, moment: datetime) -> bool:
         return (self.start_date is None or self.start_date <= moment) and (
-            self.end_date is None or moment < self.end_date)
+            self.end_date is None or moment < self.end_date
+        )
 
 
-def compile_campaign(*, id, brand_id, rules: list, budget=None, limit=None, start_date=None,
-                     end_date=None) -> CompiledCampaign:
+def compile_campaign(
+    *, id, brand_id, rules: list, budget=None, limit=None, start_date=None, end_date=None
+) -> CompiledCampaign:
     compiled = []
     for rule in rules:
         groups = tuple(tuple(compile_condition(c) for c in group) for group in rule.get("conditions") or [])
@@ -85,15 +88,26 @@ def compile_campaign(*, id, brand_id, rules: list, budget=None, limit=None, star
         )
         effects = tuple(
             CompiledEffect(
-                reward_id=str(e["reward_id"]), kind=e["kind"], amount=parse_decimal(e["amount"]),
-                per=parse_decimal(e.get("per")) or Decimal(1), basis=e.get("basis") or "order.value",
-                tier_id=str(e["tier_id"]) if e.get("tier_id") else None, expiration=e.get("expiration"),
+                reward_id=str(e["reward_id"]),
+                kind=e["kind"],
+                amount=parse_decimal(e["amount"]),
+                per=parse_decimal(e.get("per")) or Decimal(1),
+                basis=e.get("basis") or "order.value",
+                tier_id=str(e["tier_id"]) if e.get("tier_id") else None,
+                expiration=e.get("expiration"),
             )
             for e in rule.get("effects") or []
         )
         compiled.append(CompiledRule(str(rule["id"]), groups, filters, effects))
-    return CompiledCampaign(id=id, brand_id=brand_id, rules=tuple(compiled), budget=budget, limit=limit or None,
-                            start_date=start_date, end_date=end_date)
+    return CompiledCampaign(
+        id=id,
+        brand_id=brand_id,
+        rules=tuple(compiled),
+        budget=budget,
+        limit=limit or None,
+        start_date=start_date,
+        end_date=end_date,
+    )
 
 
 def _raw_amount(effect: CompiledEffect, facts: EventFacts, product_filters: tuple) -> Decimal:

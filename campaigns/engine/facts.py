@@ -4,6 +4,7 @@
 field at most once, however many campaigns test it. `field_spec` knows every condition field of
 SPEC section 4: its type, how to read it from the facts and, for product fields, from one product.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,9 @@ TAG_KEY = re.compile(r"^[^.\s]{1,100}$")
 EVENT_TYPE_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 
-def customer_facts(*, tags: dict | None, tier_id: str | None, tier_level: int | None,
-                   registration_date: datetime | None) -> dict:
+def customer_facts(
+    *, tags: dict | None, tier_id: str | None, tier_level: int | None, registration_date: datetime | None
+) -> dict:
     """The `customer` of an EventFacts: the customer as they stood before the event."""
     return {"tags": tags or {}, "tier_id": tier_id, "tier_level": tier_level, "registration_date": registration_date}
 
@@ -154,10 +156,12 @@ STATIC_FIELDS: dict[str, FieldSpec] = {
     "order.payment_method": FieldSpec(STRING, _key(lambda f: f.order, "payment_method")),
     "order.store_id": FieldSpec(STRING, _key(lambda f: f.order, "store_id")),
     "order.channel_id": FieldSpec(STRING, _key(lambda f: f.order, "channel_id")),
-    "order.products.sku": FieldSpec(STRING, lambda f: [p.get("sku") for p in f.products], many=True,
-                                    product_level=lambda p: p.get("sku", MISSING)),
-    "order.products.count": FieldSpec(NUMBER, lambda f: sum((f.quantity(p) for p in f.products), Decimal(0))
-                                      if "products" in f.order else MISSING),
+    "order.products.sku": FieldSpec(
+        STRING, lambda f: [p.get("sku") for p in f.products], many=True, product_level=lambda p: p.get("sku", MISSING)
+    ),
+    "order.products.count": FieldSpec(
+        NUMBER, lambda f: sum((f.quantity(p) for p in f.products), Decimal(0)) if "products" in f.order else MISSING
+    ),
     "product.sku": FieldSpec(STRING, _key(lambda f: f.product, "sku")),
     "product.value": FieldSpec(NUMBER, _key(lambda f: f.product, "value")),
     "customer.tier_level": FieldSpec(NUMBER, lambda f: f.customer.get("tier_level", MISSING)),
@@ -171,13 +175,16 @@ def field_spec(name: str) -> FieldSpec | None:
         return None
     if name in STATIC_FIELDS:
         return STATIC_FIELDS[name]
-    for prefix, container in (("event.tags.", lambda f: f.payload.get("tags")),
-                              ("customer.tags.", lambda f: f.customer.get("tags"))):
-        if name.startswith(prefix) and TAG_KEY.match(name[len(prefix):]):
-            return FieldSpec(ANY, _tag(container, name[len(prefix):]))
+    for prefix, container in (
+        ("event.tags.", lambda f: f.payload.get("tags")),
+        ("customer.tags.", lambda f: f.customer.get("tags")),
+    ):
+        if name.startswith(prefix) and TAG_KEY.match(name[len(prefix) :]):
+            return FieldSpec(ANY, _tag(container, name[len(prefix) :]))
     if name.startswith("order.products.tags."):
-        key = name[len("order.products.tags."):]
+        key = name[len("order.products.tags.") :]
         if TAG_KEY.match(key):
+
             def per_product(p, key=key):
                 tags = p.get("tags") or {}
                 return tags.get(key, MISSING) if isinstance(tags, dict) else MISSING
@@ -187,6 +194,7 @@ def field_spec(name: str) -> FieldSpec | None:
     if len(parts) >= 4 and parts[:2] == ["customer", "metrics"] and parts[2] in METRIC_PERIODS:
         metric = tuple(parts[3:])
         if (len(metric) == 1 and metric[0] in METRICS) or (
-                len(metric) == 2 and metric[0] == "events" and EVENT_TYPE_NAME.match(metric[1])):
+            len(metric) == 2 and metric[0] == "events" and EVENT_TYPE_NAME.match(metric[1])
+        ):
             return FieldSpec(NUMBER, _metric(parts[2], metric))
     return None

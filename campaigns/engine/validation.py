@@ -2,6 +2,7 @@
 never meets a value of the wrong type. Every problem is reported under its path, e.g.
 "rules[0].conditions[1][0].value"; an empty dict means valid.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -41,8 +42,12 @@ def condition_problem(ftype: str, operator: str, value: Any) -> str | None:
     if operator == "between":
         if ftype == STRING:
             return "operator between needs a number field"
-        if (not isinstance(value, list) or len(value) != 2 or any(isinstance(v, (bool, str)) for v in value)
-                or any(parse_decimal(v) is None for v in value)):
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or any(isinstance(v, (bool, str)) for v in value)
+            or any(parse_decimal(v) is None for v in value)
+        ):
             return "operator between needs a list of two numbers [low, high]"
         if parse_decimal(value[0]) > parse_decimal(value[1]):
             return "operator between needs low <= high"
@@ -53,14 +58,18 @@ def condition_problem(ftype: str, operator: str, value: Any) -> str | None:
         return "operator contains needs a text or tag field"
     if operator == "contains" and not isinstance(value, str) and ftype == STRING:
         return "value must be a string for this field"
-    if operator in ORDERED and ftype == ANY and (isinstance(value, bool) or parse_decimal(value) is None
-                                                 or isinstance(value, str)):
+    if (
+        operator in ORDERED
+        and ftype == ANY
+        and (isinstance(value, bool) or parse_decimal(value) is None or isinstance(value, str))
+    ):
         return f"operator {operator} needs a number"
     return _scalar_problem(ftype, value)
 
 
-def validate_conditions(groups: Any, where: str, *, allowed: Callable[[str], bool] | None = None,
-                        scope: str = "") -> dict[str, str]:
+def validate_conditions(
+    groups: Any, where: str, *, allowed: Callable[[str], bool] | None = None, scope: str = ""
+) -> dict[str, str]:
     """Problems with a list of condition groups, keyed by path ("<where>[1][0].value"); {} if
     none. `allowed` narrows the fields (e.g. tiers only read customer.*), `scope` says how."""
     if not isinstance(groups, list) or not all(isinstance(g, list) and g for g in groups):
@@ -77,7 +86,8 @@ def validate_conditions(groups: Any, where: str, *, allowed: Callable[[str], boo
                 errors[f"{cwhere}.field"] = f"unknown field {cond['field']!r}{scope}"
                 continue
             if not isinstance(cond["operator"], str) or (
-                    cond["operator"] not in OPERATORS and cond["operator"] != "exists"):
+                cond["operator"] not in OPERATORS and cond["operator"] != "exists"
+            ):
                 errors[f"{cwhere}.operator"] = (
                     f"unknown operator {cond['operator']!r}; one of {', '.join([*OPERATORS, 'exists'])}"
                 )

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Everything that varies comes from the environment
 (django-environ); `.env.example` lists every variable with a safe local value."""
+
 from pathlib import Path
 
 import environ
@@ -108,7 +109,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.RangePagination",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ApiSchema",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
@@ -119,9 +120,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Loyalty engine API",
     "DESCRIPTION": (
         "Storefront-shaped loyalty API: events, wallets, campaigns. See README.md.\n\n"
-        "JSON in and out. Success bodies are `{\"data\": ...}`; lists add `from`, `to`, `count` (0-based, "
+        'JSON in and out. Success bodies are `{"data": ...}`; lists add `from`, `to`, `count` (0-based, '
         "inclusive; `?from=&to=`, at most 500 rows) or, for the ledger, `cursor` and `previous_cursor`. "
-        "Errors are `{\"error\": \"<code>\", \"details\": <text or {field path: message}>}`. Amounts are "
+        'Errors are `{"error": "<code>", "details": <text or {field path: message}>}`. Amounts are '
         "accepted as JSON numbers or decimal strings and answered as JSON numbers. Every POST accepts an "
         "`Idempotency-Key` header. String fields are trimmed of surrounding whitespace before they are "
         "checked; an empty query parameter is the same as leaving it out. Authenticate with "
@@ -129,13 +130,16 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Documentation only (core/schema.py, <app>/schema.py): tags and operation ids without the
+    # core/schema.py: tags and operation ids without the
     # /api/v1 prefix, Masivo's paths without a trailing slash, the patch serializers as declared.
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_PATCH": False,
     "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.strip_trailing_slashes",
-                             "core.schema.empty_query_values"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.strip_trailing_slashes",
+        "core.schema.empty_query_values",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ActiveStatusEnum": "campaigns.models.Campaign.Status",  # customers have the same two
         "RewardTypeEnum": "campaigns.models.Reward.Type",

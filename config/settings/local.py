@@ -1,4 +1,5 @@
 """Local development: `make run`. Debug on unless DJANGO_DEBUG says otherwise."""
+
 from .base import *  # noqa: F403
 from .base import env
 

@@ -1,5 +1,6 @@
 """Production: behind a proxy that terminates TLS. Never redirects to HTTPS on its own unless
 DJANGO_SECURE_SSL_REDIRECT=true."""
+
 from .base import *  # noqa: F403
 from .base import env
 

@@ -1,4 +1,5 @@
 """The test suite: PostgreSQL when DATABASE_URL is set (CI), SQLite otherwise."""
+
 from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,4 +1,5 @@
 """Programme set-up over HTTP (SPEC sections 3, 4 and 7): brands, rewards, customers, campaigns."""
+
 import uuid
 
 import pytest
@@ -38,13 +39,16 @@ def test_an_unknown_brand_is_404(api, brand, brand_id):
     assert_error(api.get(f"/brands/{brand_id}"), 404, "not_found")
 
 
-@pytest.mark.parametrize("body, named", [
-    ({"name": "No id"}, "id"),
-    ({"id": "0001"}, "name"),
-    ({"id": 1, "name": "Numeric id"}, "id"),
-    ({"id": "b" * 256, "name": "Long"}, "id"),
-    ({"id": "0001", "name": "Cafe", "label": "x"}, "label"),
-])
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        ({"name": "No id"}, "id"),
+        ({"id": "0001"}, "name"),
+        ({"id": 1, "name": "Numeric id"}, "id"),
+        ({"id": "b" * 256, "name": "Long"}, "id"),
+        ({"id": "0001", "name": "Cafe", "label": "x"}, "label"),
+    ],
+)
 def test_an_invalid_brand_is_400_naming_the_field(api, body, named):
     assert_error(api.post("/brands", body), 400, "validation_error", named)
     assert Brand.objects.count() == 0
@@ -55,12 +59,24 @@ def test_an_invalid_brand_is_400_naming_the_field(api, body, named):
 
 @pytest.mark.parametrize("decimals", [0, 4])
 def test_create_a_reward_with_decimals_0_to_4(api, brand, decimals):
-    response = api.post("/rewards", {"brand_id": "0001", "name": "Stars", "type": "POINTS", "decimals": decimals,
-                                     "attributes": {"conversion_factor": 0.10}})
+    response = api.post(
+        "/rewards",
+        {
+            "brand_id": "0001",
+            "name": "Stars",
+            "type": "POINTS",
+            "decimals": decimals,
+            "attributes": {"conversion_factor": 0.10},
+        },
+    )
     assert response.status_code == 201, response.json()
     reward = response.json()["data"]
-    assert (reward["brand_id"], reward["name"], reward["type"], reward["decimals"]) == ("0001", "Stars", "POINTS",
-                                                                                      decimals)
+    assert (reward["brand_id"], reward["name"], reward["type"], reward["decimals"]) == (
+        "0001",
+        "Stars",
+        "POINTS",
+        decimals,
+    )
     assert reward["attributes"] == {"conversion_factor": 0.1}
     assert api.get(f"/rewards/{reward['id']}").json() == {"data": reward}
     assert Reward.objects.get(pk=reward["id"]).decimals == decimals
@@ -80,22 +96,26 @@ def test_rewards_list_filters_by_brand(api, brand):
     assert [r["id"] for r in listing["data"]] == [str(mine.pk)] and listing["count"] == 1
 
 
-@pytest.mark.parametrize("change, named", [
-    ({"decimals": 5}, "decimals"),
-    ({"decimals": -1}, "decimals"),
-    ({"decimals": "2"}, "decimals"),
-    ({"decimals": 1.5}, "decimals"),
-    ({"decimals": True}, "decimals"),
-    ({"type": "CASH"}, "type"),
-    ({"type": "points"}, "type"),
-    ({"type": None}, "type"),
-    ({"name": ""}, "name"),
-    ({"attributes": {"conversion_factor": -1}}, "attributes.conversion_factor"),
-    ({"attributes": {"conversion_factor": "lots"}}, "attributes.conversion_factor"),
-    ({"attributes": []}, "attributes"),
-    ({"conditions": "none"}, "conditions"),
-    ({"currency": "EUR"}, "currency"),
-], ids=lambda v: str(v))
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"decimals": 5}, "decimals"),
+        ({"decimals": -1}, "decimals"),
+        ({"decimals": "2"}, "decimals"),
+        ({"decimals": 1.5}, "decimals"),
+        ({"decimals": True}, "decimals"),
+        ({"type": "CASH"}, "type"),
+        ({"type": "points"}, "type"),
+        ({"type": None}, "type"),
+        ({"name": ""}, "name"),
+        ({"attributes": {"conversion_factor": -1}}, "attributes.conversion_factor"),
+        ({"attributes": {"conversion_factor": "lots"}}, "attributes.conversion_factor"),
+        ({"attributes": []}, "attributes"),
+        ({"conditions": "none"}, "conditions"),
+        ({"currency": "EUR"}, "currency"),
+    ],
+    ids=lambda v: str(v),
+)
 def test_an_invalid_reward_is_400_naming_the_field(api, brand, change, named):
     body = {"brand_id": "0001", "name": "Stars", "type": "POINTS", **change}
     assert_error(api.post("/rewards", body), 400, "validation_error", named)
@@ -103,8 +123,7 @@ def test_an_invalid_reward_is_400_naming_the_field(api, brand, change, named):
 
 
 def test_a_reward_of_an_unknown_brand_is_404(api):
-    assert_error(api.post("/rewards", {"brand_id": "9999", "name": "Stars", "type": "POINTS"}), 404,
-                 "brand_not_found")
+    assert_error(api.post("/rewards", {"brand_id": "9999", "name": "Stars", "type": "POINTS"}), 404, "brand_not_found")
     assert Reward.objects.count() == 0
 
 
@@ -117,14 +136,19 @@ def test_an_unknown_reward_is_404(api):
 
 
 def test_register_a_customer_with_an_empty_wallet(api):
-    response = api.post("/customers", {"id": "cust-1", "name": "Ana Diaz", "email": "ana@example.com",
-                                       "tags": {"vip": True}})
+    response = api.post(
+        "/customers", {"id": "cust-1", "name": "Ana Diaz", "email": "ana@example.com", "tags": {"vip": True}}
+    )
     assert response.status_code == 201, response.json()
     data = response.json()["data"]
     assert data["wallet"] == {"lines": [], "totals": []}
     customer = data["customer"]
     assert (customer["id"], customer["name"], customer["email"], customer["status"]) == (
-        "cust-1", "Ana Diaz", "ana@example.com", "ACTIVE")
+        "cust-1",
+        "Ana Diaz",
+        "ana@example.com",
+        "ACTIVE",
+    )
     assert customer["tags"] == {"vip": True} and customer["registration_date"]
     assert Wallet.objects.filter(customer_id="cust-1").count() == 1
 
@@ -145,8 +169,15 @@ def test_get_customer_returns_lifetime_metrics_and_wallet(api):
     assert set(data) == {"customer", "wallet"}
     assert data["customer"]["id"] == "cust-1"
     metrics = data["customer"]["metrics"]
-    assert set(metrics) >= {"lifetime", "this_year", "last_year", "this_quarter", "last_quarter", "this_month",
-                            "last_month"}
+    assert set(metrics) >= {
+        "lifetime",
+        "this_year",
+        "last_year",
+        "this_quarter",
+        "last_quarter",
+        "this_month",
+        "last_month",
+    }
     lifetime = metrics["lifetime"]
     assert (lifetime["number_of_purchases"], lifetime["spend_total"], lifetime["last_visit"]) == (0, 0, None)
     assert data["wallet"] == {"lines": [], "totals": []}
@@ -161,7 +192,11 @@ def test_get_customer_shows_earned_lines_totals_and_metrics(api, brand, stars, s
     assert data["customer"]["metrics"]["this_month"]["number_of_purchases"] == 1
     [line] = data["wallet"]["lines"]
     assert (line["reward_id"], line["amount"], line["remaining"], line["event_id"]) == (
-        str(stars.pk), 12, 12, str(event.pk))
+        str(stars.pk),
+        12,
+        12,
+        str(event.pk),
+    )
     [total] = data["wallet"]["totals"]
     assert (total["reward_id"], total["total"], total["reserved"], total["pending"]) == (str(stars.pk), 12, 0, 0)
     assert total["reward"]["name"] == "Stars"
@@ -173,16 +208,20 @@ def test_an_unknown_customer_is_404(api, customer, customer_id):
     assert_error(api.get(f"/customers/{customer_id}"), 404, "not_found")
 
 
-@pytest.mark.parametrize("body, named", [
-    ({"name": "No id"}, "id"),
-    ({"id": 42}, "id"),
-    ({"id": "c" * 256}, "id"),
-    ({"id": "cust-1", "email": "not-an-email"}, "email"),
-    ({"id": "cust-1", "status": "DELETED"}, "status"),
-    ({"id": "cust-1", "tags": ["vip"]}, "tags"),
-    ({"id": "cust-1", "registration_date": "2026-01-01T10:00:00"}, "registration_date"),
-    ({"id": "cust-1", "phone": "555"}, "phone"),
-], ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        ({"name": "No id"}, "id"),
+        ({"id": 42}, "id"),
+        ({"id": "c" * 256}, "id"),
+        ({"id": "cust-1", "email": "not-an-email"}, "email"),
+        ({"id": "cust-1", "status": "DELETED"}, "status"),
+        ({"id": "cust-1", "tags": ["vip"]}, "tags"),
+        ({"id": "cust-1", "registration_date": "2026-01-01T10:00:00"}, "registration_date"),
+        ({"id": "cust-1", "phone": "555"}, "phone"),
+    ],
+    ids=lambda v: str(v)[:40],
+)
 def test_an_invalid_customer_is_400_naming_the_field(api, body, named):
     assert_error(api.post("/customers", body), 400, "validation_error", named)
     assert Customer.objects.count() == 0 and Wallet.objects.count() == 0
@@ -193,11 +232,29 @@ def test_an_invalid_customer_is_400_naming_the_field(api, body, named):
 
 def campaign_body(reward_id, **changes) -> dict:
     body = {
-        "brand_id": "0001", "name": "1 star per 10 spent", "type": "BEHAVIOR", "trigger": "PURCHASE",
-        "status": "ACTIVE", "start_date": "2026-01-01T00:00:00Z", "end_date": None, "budget": None,
-        "rules": [{"conditions": [[{"field": "order.value", "operator": "gte", "value": 10}]],
-                   "effects": [{"reward_id": str(reward_id), "kind": "PER_VALUE", "amount": 1, "per": 10,
-                                "basis": "order.value", "expiration": "12/months"}]}],
+        "brand_id": "0001",
+        "name": "1 star per 10 spent",
+        "type": "BEHAVIOR",
+        "trigger": "PURCHASE",
+        "status": "ACTIVE",
+        "start_date": "2026-01-01T00:00:00Z",
+        "end_date": None,
+        "budget": None,
+        "rules": [
+            {
+                "conditions": [[{"field": "order.value", "operator": "gte", "value": 10}]],
+                "effects": [
+                    {
+                        "reward_id": str(reward_id),
+                        "kind": "PER_VALUE",
+                        "amount": 1,
+                        "per": 10,
+                        "basis": "order.value",
+                        "expiration": "12/months",
+                    }
+                ],
+            }
+        ],
     }
     body.update(changes)
     return body
@@ -208,7 +265,11 @@ def test_create_and_read_a_campaign(api, brand, stars):
     assert response.status_code == 201, response.json()
     campaign = response.json()["data"]
     assert (campaign["brand_id"], campaign["trigger"], campaign["status"], campaign["type"]) == (
-        "0001", "PURCHASE", "ACTIVE", "BEHAVIOR")
+        "0001",
+        "PURCHASE",
+        "ACTIVE",
+        "BEHAVIOR",
+    )
     assert campaign["start_date"] == "2026-01-01T00:00:00Z" and campaign["end_date"] is None
     [rule] = campaign["rules"]
     assert rule["id"]
@@ -223,8 +284,14 @@ def test_a_campaign_may_grant_a_global_reward(api, brand):
 
 def _rule(condition=None, effect=None) -> list:
     cond = {"field": "order.value", "operator": "gte", "value": 10, **(condition or {})}
-    eff = {"kind": "PER_VALUE", "amount": 1, "per": 10, "basis": "order.value", "expiration": "12/months",
-           **(effect or {})}
+    eff = {
+        "kind": "PER_VALUE",
+        "amount": 1,
+        "per": 10,
+        "basis": "order.value",
+        "expiration": "12/months",
+        **(effect or {}),
+    }
     return [{"conditions": [[cond]], "effects": [eff]}]
 
 
@@ -235,11 +302,17 @@ INVALID_CAMPAIGNS = [
     ("unknown_operator", {"rules": _rule({"operator": "approx"})}, f"{C}.operator"),
     ("text_for_a_number_field", {"rules": _rule({"value": "ten"})}, f"{C}.value"),
     ("bool_for_a_number_field", {"rules": _rule({"value": True})}, f"{C}.value"),
-    ("number_for_a_string_field", {"rules": _rule({"field": "order.payment_method", "operator": "eq", "value": 5})},
-     f"{C}.value"),
+    (
+        "number_for_a_string_field",
+        {"rules": _rule({"field": "order.payment_method", "operator": "eq", "value": 5})},
+        f"{C}.value",
+    ),
     ("scalar_for_in", {"rules": _rule({"operator": "in", "value": 10})}, f"{C}.value"),
-    ("condition_without_value", {"rules": [{"conditions": [[{"field": "order.value", "operator": "gte"}]],
-                                            "effects": _rule()[0]["effects"]}]}, C),
+    (
+        "condition_without_value",
+        {"rules": [{"conditions": [[{"field": "order.value", "operator": "gte"}]], "effects": _rule()[0]["effects"]}]},
+        C,
+    ),
     ("unknown_reward", {"rules": _rule(effect={"reward_id": str(uuid.uuid4())})}, f"{E}.reward_id"),
     ("unknown_kind", {"rules": _rule(effect={"kind": "DOUBLE"})}, f"{E}.kind"),
     ("zero_amount", {"rules": _rule(effect={"amount": 0})}, f"{E}.amount"),
@@ -248,8 +321,11 @@ INVALID_CAMPAIGNS = [
     ("bad_expiration_number", {"rules": _rule(effect={"expiration": 30})}, f"{E}.expiration"),
     ("bad_basis", {"rules": _rule(effect={"basis": "order.shipping"})}, f"{E}.basis"),
     ("no_effects", {"rules": [{"conditions": [], "effects": []}]}, "rules[0].effects"),
-    ("conditions_not_groups", {"rules": [{"conditions": [{"field": "order.value"}], "effects": _rule()[0]["effects"]}]},
-     "rules[0].conditions"),
+    (
+        "conditions_not_groups",
+        {"rules": [{"conditions": [{"field": "order.value"}], "effects": _rule()[0]["effects"]}]},
+        "rules[0].conditions",
+    ),
     ("rules_not_a_list", {"rules": {"conditions": []}}, "rules"),
     ("end_before_start", {"end_date": "2025-12-31T00:00:00Z"}, "end_date"),
     ("start_without_time_zone", {"start_date": "2026-01-01T00:00:00"}, "start_date"),

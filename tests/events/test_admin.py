@@ -1,6 +1,7 @@
 """The back office (SPEC section 6): finding and inspecting events, the Fulfill and Reverse
 actions (Reverse behind a confirmation page and the `reverse_event` permission), and every
 other model's changelist."""
+
 import re
 
 import pytest
@@ -60,10 +61,15 @@ def test_event_changelist_loads_with_the_events(admin_client, customer, brand, s
     assert listed(response) == {event.pk}
 
 
-@pytest.mark.parametrize("filters", [
-    {"status__exact": "PENDING"}, {"type__name__exact": "PURCHASE"}, {"brand__id__exact": "0001"},
-    {"fulfilled__exact": "0"},
-])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"status__exact": "PENDING"},
+        {"type__name__exact": "PURCHASE"},
+        {"brand__id__exact": "0001"},
+        {"fulfilled__exact": "0"},
+    ],
+)
 def test_event_changelist_filters_find_the_held_purchase(admin_client, customer, brand, star_campaign, filters):
     held = emit(customer, brand, value=50, fulfilled=False)
     emit(customer, brand, type="REGISTRATION")
@@ -76,9 +82,9 @@ def test_event_changelist_filters_find_the_held_purchase(admin_client, customer,
     assert len(listed(response)) < Event.objects.count()
 
 
-def test_event_changelist_search_finds_by_event_id_customer_id_and_purchase_id(admin_client, customer,
-                                                                                 other_customer, brand,
-                                                                                 star_campaign):
+def test_event_changelist_search_finds_by_event_id_customer_id_and_purchase_id(
+    admin_client, customer, other_customer, brand, star_campaign
+):
     mine = emit(customer, brand, value=120, purchase_id="A-1001")
     theirs = emit(other_customer, brand, value=30, purchase_id="B-2002")
 
@@ -91,8 +97,7 @@ def test_event_changelist_search_finds_by_event_id_customer_id_and_purchase_id(a
     assert listed(by_purchase) == {mine.pk}
 
 
-def test_event_detail_page_shows_payload_status_and_ledger_rows(admin_client, customer, brand, stars,
-                                                                star_campaign):
+def test_event_detail_page_shows_payload_status_and_ledger_rows(admin_client, customer, brand, stars, star_campaign):
     event = emit(customer, brand, value=120, purchase_id="A-1001", platform="POS")
     [row] = Transaction.objects.filter(event_id=event.pk)
 
@@ -112,15 +117,19 @@ def test_event_detail_page_shows_the_status_history(admin_client, customer, bran
 
     page = admin_client.get(change_url(event)).content.decode()
 
-    cells = {name: [re.sub(r"<[^>]+>", "", v).strip() for v in re.findall(
-        rf'<td class="field-{name}">(.*?)</td>', page, re.S)] for name in ("from_status", "to_status", "source")}
+    cells = {
+        name: [
+            re.sub(r"<[^>]+>", "", v).strip() for v in re.findall(rf'<td class="field-{name}">(.*?)</td>', page, re.S)
+        ]
+        for name in ("from_status", "to_status", "source")
+    }
     assert cells == {"from_status": ["-", "PENDING"], "to_status": ["PENDING", "RESOLVED"], "source": ["api", "admin"]}
 
 
 # ---- Fulfill -----------------------------------------------------------------------------------------------
 
 
-def test_fulfill_action_resolves_a_held_event(admin_client, customer, brand, stars, star_campaign, clean_ledger):
+def test_fulfill_action_resolves_a_held_event(admin_client, customer, brand, stars, star_campaign):
     event = emit(customer, brand, value=50, fulfilled=False)
 
     response = action(admin_client, "fulfill_events", [event])
@@ -146,8 +155,9 @@ def test_fulfill_action_reports_an_event_it_cannot_fulfill(admin_client, custome
 # ---- Reverse -----------------------------------------------------------------------------------------------
 
 
-def test_reverse_action_first_asks_for_a_reason_and_changes_nothing(admin_client, customer, brand, stars,
-                                                                    star_campaign):
+def test_reverse_action_first_asks_for_a_reason_and_changes_nothing(
+    admin_client, customer, brand, stars, star_campaign
+):
     event = emit(customer, brand, value=120)
 
     response = action(admin_client, "reverse_events", [event])
@@ -170,8 +180,9 @@ def test_reverse_action_without_a_reason_asks_again(admin_client, customer, bran
     assert Event.objects.get(pk=event.pk).status == Event.Status.RESOLVED
 
 
-def test_reverse_action_with_a_reason_reverses_and_stores_the_reason(admin_client, customer, brand, stars,
-                                                                     star_campaign, clean_ledger):
+def test_reverse_action_with_a_reason_reverses_and_stores_the_reason(
+    admin_client, customer, brand, stars, star_campaign
+):
     event = emit(customer, brand, value=120)
 
     response = action(admin_client, "reverse_events", [event], apply="1", reason="order refunded")
@@ -184,7 +195,7 @@ def test_reverse_action_with_a_reason_reverses_and_stores_the_reason(admin_clien
     assert totals(customer, stars)["total"] == 0
 
 
-def test_reverse_action_cancels_a_held_event(admin_client, customer, brand, stars, star_campaign, clean_ledger):
+def test_reverse_action_cancels_a_held_event(admin_client, customer, brand, stars, star_campaign):
     event = emit(customer, brand, value=50, fulfilled=False)
 
     action(admin_client, "reverse_events", [event], apply="1", reason="never shipped")
@@ -239,18 +250,21 @@ def test_event_admin_offers_no_add_edit_or_delete(admin_client, customer, brand,
 # ---- the rest of the back office ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url_name", [
-    "admin:campaigns_brand_changelist",
-    "admin:campaigns_reward_changelist",
-    "admin:campaigns_campaign_changelist",
-    "admin:campaigns_eventtype_changelist",
-    "admin:campaigns_apikey_changelist",
-    "admin:wallets_customer_changelist",
-    "admin:wallets_wallet_changelist",
-    "admin:wallets_walletline_changelist",
-    "admin:wallets_transaction_changelist",
-    "admin:django_celery_beat_periodictask_changelist",
-])
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:campaigns_brand_changelist",
+        "admin:campaigns_reward_changelist",
+        "admin:campaigns_campaign_changelist",
+        "admin:campaigns_eventtype_changelist",
+        "admin:campaigns_apikey_changelist",
+        "admin:wallets_customer_changelist",
+        "admin:wallets_wallet_changelist",
+        "admin:wallets_walletline_changelist",
+        "admin:wallets_transaction_changelist",
+        "admin:django_celery_beat_periodictask_changelist",
+    ],
+)
 def test_every_other_changelist_loads(admin_client, customer, brand, stars, star_campaign, url_name):
     api_key_create(name="shop")
     emit(customer, brand, value=120)
@@ -265,8 +279,9 @@ def test_every_other_changelist_loads(admin_client, customer, brand, stars, star
 @pytest.mark.parametrize("model", ["brand", "reward", "campaign", "customer", "wallet"])
 def test_change_pages_of_programme_objects_load(admin_client, customer, brand, stars, star_campaign, model):
     emit(customer, brand, value=120)
-    obj = {"brand": brand, "reward": stars, "campaign": star_campaign, "customer": customer,
-           "wallet": customer.wallet}[model]
+    obj = {"brand": brand, "reward": stars, "campaign": star_campaign, "customer": customer, "wallet": customer.wallet}[
+        model
+    ]
     app = "wallets" if model in ("customer", "wallet") else "campaigns"
 
     response = admin_client.get(reverse(f"admin:{app}_{model}_change", args=[obj.pk]))
@@ -274,8 +289,8 @@ def test_change_pages_of_programme_objects_load(admin_client, customer, brand, s
     assert response.status_code == 200
 
 
-def test_expiry_task_is_scheduled_every_minute_after_migrate():
-    task = PeriodicTask.objects.get(task="events.expire_due")
+def test_housekeeping_task_is_scheduled_every_minute_after_migrate():
+    task = PeriodicTask.objects.get(task="events.housekeeping")
 
     assert task.enabled
     assert task.interval is not None

@@ -1,5 +1,6 @@
 """The event lifecycle over HTTP (SPEC sections 2, 3 and 7): emit, read, list, fulfill, reverse,
 the 422 of an event that cannot be honoured, the 409s, and the 404s."""
+
 import uuid
 from datetime import timedelta
 
@@ -14,16 +15,41 @@ from wallets.models import Transaction, WalletLine
 pytestmark = pytest.mark.django_db
 
 EVENT_KEYS = {
-    "id", "customer_id", "brand_id", "type", "data", "fulfilled", "reserve", "status", "rewarding_campaigns",
-    "result", "issued_at", "created_at", "processing_at", "resolved_at", "failed_at", "cancelled_at", "expired_at",
-    "reversed_at", "reservation_expires_at",
+    "id",
+    "customer_id",
+    "brand_id",
+    "type",
+    "data",
+    "fulfilled",
+    "reserve",
+    "status",
+    "rewarding_campaigns",
+    "result",
+    "issued_at",
+    "created_at",
+    "processing_at",
+    "resolved_at",
+    "failed_at",
+    "cancelled_at",
+    "expired_at",
+    "reversed_at",
+    "reservation_expires_at",
 }
 
 
 def purchase(purchase_id="A-1001", value=120, **extra) -> dict:
-    return {"customer_id": "cust-1", "brand_id": "0001", "type": "PURCHASE",
-            "order": {"purchase_id": purchase_id, "value": value, "payment_method": "CREDIT",
-                      "products": [{"sku": "LATTE", "amount": 2, "value": 60}]}, **extra}
+    return {
+        "customer_id": "cust-1",
+        "brand_id": "0001",
+        "type": "PURCHASE",
+        "order": {
+            "purchase_id": purchase_id,
+            "value": value,
+            "payment_method": "CREDIT",
+            "products": [{"sku": "LATTE", "amount": 2, "value": 60}],
+        },
+        **extra,
+    }
 
 
 def stars_total(api, reward) -> dict:
@@ -67,8 +93,7 @@ def test_emit_answers_201_with_the_event_and_its_result(api, programme, star_cam
     assert event["data"] == purchase()
     assert event["rewarding_campaigns"] == [{"campaign_id": str(star_campaign.pk), "rule_id": "rule-1"}]
     assert event["issued_at"] and event["created_at"] and event["resolved_at"]
-    for name in ("processing_at", "failed_at", "cancelled_at", "expired_at", "reversed_at",
-                 "reservation_expires_at"):
+    for name in ("processing_at", "failed_at", "cancelled_at", "expired_at", "reversed_at", "reservation_expires_at"):
         assert event[name] is None, name
 
     result = event["result"]
@@ -100,8 +125,10 @@ def test_emit_with_redemption_reports_the_lines_it_consumed(api, programme):
 
 def test_held_emit_is_pending_with_reservation_deadline(api, programme):
     api.post("/behavior/events", purchase("A-1"))
-    response = api.post("/behavior/events", purchase(
-        "A-2", value=30, fulfilled=False, reserve=2, redeem=[{"id": str(programme.pk), "amount": 5}]))
+    response = api.post(
+        "/behavior/events",
+        purchase("A-2", value=30, fulfilled=False, reserve=2, redeem=[{"id": str(programme.pk), "amount": 5}]),
+    )
     assert response.status_code == 201, response.json()
     event = response.json()["data"]
     assert (event["status"], event["fulfilled"], event["reserve"]) == ("PENDING", False, 2)
@@ -158,18 +185,21 @@ def test_list_answers_every_event_newest_first_with_range(api, history):
     assert set(body["data"][0]) >= EVENT_KEYS
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("customer_id=cust-2", [2]),
-    ("customer_id=cust-1", [5, 4, 3, 1]),
-    ("brand_id=0002", [3]),
-    ("type=REGISTRATION", [4]),
-    ("status=PENDING", [5]),
-    ("status=RESOLVED", [4, 3, 2, 1]),
-    ("purchase_id=A-1", [3, 1]),
-    ("purchase_id=A-1&brand_id=0001", [1]),
-    ("customer_id=cust-1&type=PURCHASE&status=RESOLVED", [3, 1]),
-    ("customer_id=nobody", []),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("customer_id=cust-2", [2]),
+        ("customer_id=cust-1", [5, 4, 3, 1]),
+        ("brand_id=0002", [3]),
+        ("type=REGISTRATION", [4]),
+        ("status=PENDING", [5]),
+        ("status=RESOLVED", [4, 3, 2, 1]),
+        ("purchase_id=A-1", [3, 1]),
+        ("purchase_id=A-1&brand_id=0001", [1]),
+        ("customer_id=cust-1&type=PURCHASE&status=RESOLVED", [3, 1]),
+        ("customer_id=nobody", []),
+    ],
+)
 def test_list_filters(api, history, query, expected):
     events = history["events"]
     assert _ids(api.get(f"/behavior/events?{query}")) == [str(events[n - 1].pk) for n in expected]
@@ -183,13 +213,16 @@ def test_list_filters_by_issued_after_and_before(api, history):
     assert _ids(window) == [str(events[2].pk), str(events[1].pk)]
 
 
-@pytest.mark.parametrize("query, named", [
-    ("status=DONE", "status"),
-    ("issued_after=yesterday", "issued_after"),
-    ("from=-1", "from"),
-    ("from=a", "from"),
-    ("from=3&to=1", "to"),
-])
+@pytest.mark.parametrize(
+    "query, named",
+    [
+        ("status=DONE", "status"),
+        ("issued_after=yesterday", "issued_after"),
+        ("from=-1", "from"),
+        ("from=a", "from"),
+        ("from=3&to=1", "to"),
+    ],
+)
 def test_list_refuses_bad_filters_and_ranges(api, history, query, named):
     body = assert_error(api.get(f"/behavior/events?{query}"), 400, "validation_error")
     assert named in body["details"]
@@ -247,8 +280,11 @@ def test_fulfill_of_an_event_that_was_never_held_is_409(api, programme):
 # ---- reverse -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", ["", {}, {"reason": ""}, {"reason": "   "}, {"reason": None}],
-                         ids=["no_body", "no_reason", "empty", "blank", "null"])
+@pytest.mark.parametrize(
+    "body",
+    ["", {}, {"reason": ""}, {"reason": "   "}, {"reason": None}],
+    ids=["no_body", "no_reason", "empty", "blank", "null"],
+)
 def test_reverse_without_a_reason_is_400_and_changes_nothing(api, programme, body):
     event = api.post("/behavior/events", purchase()).json()["data"]
     before = ledger_size()
@@ -272,8 +308,9 @@ def test_reverse_with_a_reason_reverses_and_a_second_reverse_is_409(api, program
     assert (lifetime["number_of_purchases"], lifetime["spend_total"]) == (0, 0)
 
     before = ledger_size()
-    again = assert_error(api.post(f"/behavior/events/{event['id']}/reverse", {"reason": "twice"}), 409,
-                         "invalid_transition")
+    again = assert_error(
+        api.post(f"/behavior/events/{event['id']}/reverse", {"reason": "twice"}), 409, "invalid_transition"
+    )
     assert "REVERSED" in again["details"]
     assert ledger_size() == before
     assert api.get(f"/behavior/events/{event['id']}").json()["data"]["reason"] == "order refunded"
@@ -283,8 +320,9 @@ def test_reverse_with_a_reason_reverses_and_a_second_reverse_is_409(api, program
 
 def test_reverse_of_a_held_event_cancels_it_and_releases_the_reservation(api, programme):
     api.post("/behavior/events", purchase("A-1"))
-    held = api.post("/behavior/events", purchase(
-        "A-2", value=30, fulfilled=False, redeem=[{"id": str(programme.pk), "amount": 5}])).json()["data"]
+    held = api.post(
+        "/behavior/events", purchase("A-2", value=30, fulfilled=False, redeem=[{"id": str(programme.pk), "amount": 5}])
+    ).json()["data"]
     assert stars_total(api, programme) == {"total": 7, "reserved": 5, "pending": 3}
 
     response = api.post(f"/behavior/events/{held['id']}/reverse", {"reason": "customer left"})
@@ -295,8 +333,9 @@ def test_reverse_of_a_held_event_cancels_it_and_releases_the_reservation(api, pr
     assert stars_total(api, programme) == {"total": 12, "reserved": 0, "pending": 0}
     body = assert_error(api.patch(f"/behavior/events/{held['id']}/fulfill"), 409, "invalid_transition")
     assert "CANCELLED" in body["details"]
-    body = assert_error(api.post(f"/behavior/events/{held['id']}/reverse", {"reason": "again"}), 409,
-                        "invalid_transition")
+    body = assert_error(
+        api.post(f"/behavior/events/{held['id']}/reverse", {"reason": "again"}), 409, "invalid_transition"
+    )
     assert "CANCELLED" in body["details"]
 
 
@@ -306,8 +345,7 @@ def test_reverse_of_a_held_event_cancels_it_and_releases_the_reservation(api, pr
 def test_insufficient_balance_is_422_stored_failed_and_moves_nothing(api, programme):
     api.post("/behavior/events", purchase("A-1"))
     before = ledger_size()
-    response = api.post("/behavior/events", purchase(
-        "A-2", value=30, redeem=[{"id": str(programme.pk), "amount": 13}]))
+    response = api.post("/behavior/events", purchase("A-2", value=30, redeem=[{"id": str(programme.pk), "amount": 13}]))
     body = assert_error(response, 422, "insufficient_balance")
     assert ledger_size() == before
     assert stars_total(api, programme) == {"total": 12, "reserved": 0, "pending": 0}
@@ -326,8 +364,9 @@ def test_insufficient_balance_is_422_stored_failed_and_moves_nothing(api, progra
 
 def test_held_event_with_insufficient_balance_is_422_and_reserves_nothing(api, programme):
     before = ledger_size()
-    response = api.post("/behavior/events", purchase(
-        "A-1", fulfilled=False, redeem=[{"id": str(programme.pk), "amount": 1}]))
+    response = api.post(
+        "/behavior/events", purchase("A-1", fulfilled=False, redeem=[{"id": str(programme.pk), "amount": 1}])
+    )
     assert_error(response, 422, "insufficient_balance")
     assert ledger_size() == before
     assert stars_total(api, programme) == {"total": 0, "reserved": 0, "pending": 0}
@@ -391,13 +430,19 @@ def test_the_same_purchase_id_in_another_brand_or_type_is_not_a_duplicate(api, p
 
 
 @pytest.mark.parametrize("event_id", [str(uuid.uuid4()), "not-a-uuid", "12345"])
-@pytest.mark.parametrize("method, suffix, body", [
-    ("get", "", None),
-    ("patch", "/fulfill", None),
-    ("post", "/reverse", {"reason": "refund"}),
-], ids=["get", "fulfill", "reverse"])
+@pytest.mark.parametrize(
+    "method, suffix, body",
+    [
+        ("get", "", None),
+        ("patch", "/fulfill", None),
+        ("post", "/reverse", {"reason": "refund"}),
+    ],
+    ids=["get", "fulfill", "reverse"],
+)
 def test_unknown_event_id_is_404_in_the_error_shape(api, programme, event_id, method, suffix, body):
     call = getattr(api, method)
-    response = call(f"/behavior/events/{event_id}{suffix}", body) if body else call(f"/behavior/events/{event_id}{suffix}")
+    response = (
+        call(f"/behavior/events/{event_id}{suffix}", body) if body else call(f"/behavior/events/{event_id}{suffix}")
+    )
     body = assert_error(response, 404, "event_not_found")
     assert set(body) == {"error", "details"}

@@ -4,6 +4,7 @@ Every case starts from a valid PURCHASE body (which would earn 12 stars), change
 checks the status, the error shape `{"error", "details"}`, the field path named in `details`, and
 that no event, ledger row, wallet line, total or metric was written.
 """
+
 import json
 import re
 from datetime import timedelta
@@ -32,7 +33,7 @@ def base_body() -> dict:
 
 
 def _steps(path: str) -> list:
-    """"order.products[0].value" -> ["order", "products", 0, "value"]."""
+    """ "order.products[0].value" -> ["order", "products", 0, "value"]."""
     steps: list = []
     for part in path.split("."):
         name, *indexes = re.split(r"\[(\d+)\]", part)
@@ -248,12 +249,24 @@ CASES = [
     # unknown event type, unknown reward
     ("unknown_event_type", "type", "SURVEY", "type"),
     ("lower_case_event_type", "type", "purchase", "type"),
-    ("unknown_reward_in_redeem", "redeem", [{"id": "00000000-0000-4000-8000-000000000000", "amount": 1}],
-     "redeem[0].id"),
-    ("unknown_reward_in_product_redeem", "order.products[0].redeem",
-     [{"id": "00000000-0000-4000-8000-000000000000", "amount": 1}], "order.products[0].redeem[0].id"),
-    ("unknown_reward_in_order_redeem", "order.redeem",
-     [{"id": "00000000-0000-4000-8000-000000000000", "amount": 1}], "order.redeem[0].id"),
+    (
+        "unknown_reward_in_redeem",
+        "redeem",
+        [{"id": "00000000-0000-4000-8000-000000000000", "amount": 1}],
+        "redeem[0].id",
+    ),
+    (
+        "unknown_reward_in_product_redeem",
+        "order.products[0].redeem",
+        [{"id": "00000000-0000-4000-8000-000000000000", "amount": 1}],
+        "order.products[0].redeem[0].id",
+    ),
+    (
+        "unknown_reward_in_order_redeem",
+        "order.redeem",
+        [{"id": "00000000-0000-4000-8000-000000000000", "amount": 1}],
+        "order.redeem[0].id",
+    ),
 ]
 
 
@@ -326,15 +339,17 @@ def test_an_empty_body_is_refused_naming_the_required_fields(api, programme):
 
 def test_unknown_brand_is_404_and_stores_nothing(api, programme):
     before = stored()
-    body = assert_refused(api.post("/behavior/events", changed("brand_id", "9999")), before,
-                          status=404, error="brand_not_found")
+    body = assert_refused(
+        api.post("/behavior/events", changed("brand_id", "9999")), before, status=404, error="brand_not_found"
+    )
     assert "9999" in body["details"]
 
 
 def test_unknown_customer_is_404_and_stores_nothing(api, programme):
     before = stored()
-    body = assert_refused(api.post("/behavior/events", changed("customer_id", "nobody")), before,
-                          status=404, error="customer_not_found")
+    body = assert_refused(
+        api.post("/behavior/events", changed("customer_id", "nobody")), before, status=404, error="customer_not_found"
+    )
     assert "nobody" in body["details"]
 
 
@@ -428,7 +443,7 @@ def test_a_lone_surrogate_in_a_top_level_key_is_refused_in_the_error_shape(api, 
 def test_a_proper_surrogate_pair_is_accepted(api, programme):
     response = api.post("/behavior/events", raw_with("metadata", '{"emoji": "\\ud83d\\ude00"}'))
     assert response.status_code == 201, response.json()
-    assert response.json()["data"]["data"]["metadata"] == {"emoji": "\U0001F600"}
+    assert response.json()["data"]["data"]["metadata"] == {"emoji": "\U0001f600"}
 
 
 MALFORMED = [

@@ -1,5 +1,6 @@
 """?async=true: 202 with PENDING and a queue_message_id; the task, queued only after commit,
 applies the event exactly once."""
+
 import pytest
 
 from events.models import Event
@@ -12,8 +13,9 @@ pytestmark = pytest.mark.django_db
 BODY = {"customer_id": "cust-1", "brand_id": "0001", "type": "PURCHASE", "order": {"value": 120, "purchase_id": "Q-1"}}
 
 
-def test_async_emit_answers_202_pending_and_queues_after_commit(api, customer, star_campaign, stars,
-                                                                 django_capture_on_commit_callbacks, monkeypatch):
+def test_async_emit_answers_202_pending_and_queues_after_commit(
+    api, customer, star_campaign, stars, django_capture_on_commit_callbacks, monkeypatch
+):
     sent = []
     monkeypatch.setattr(process_event, "apply_async", lambda args, task_id: sent.append((args, task_id)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

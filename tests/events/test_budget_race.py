@@ -1,10 +1,11 @@
 """Campaign budgets and per-customer limits under concurrent events, on PostgreSQL: real threads,
 one connection each, released together by a barrier (the pattern of test_concurrency.py).
 
-A budget is checked and counted under the campaign row's lock (events/rules.py _lock_budgets), a
+A budget is checked and counted under the campaign row's lock (campaigns.services.campaign_budgets_lock), a
 limit under the customer's wallet lock: without them, concurrent events all see the same
 remaining budget or the same count. SQLite ignores row locks, so these run only on PostgreSQL.
 """
+
 from collections import Counter
 from decimal import Decimal
 
@@ -12,13 +13,12 @@ import pytest
 from django.db import connection
 from django.db.models import Sum
 
-from campaigns.models import Campaign, EventType
+from campaigns.models import EventType
 from core.exceptions import InvalidTransition
 from events.models import Event
-from events.selectors import ledger_problems
 from events.services import event_reverse
 from tests.factories import CampaignFactory, CustomerFactory, fixed_rule
-from tests.helpers import emit, totals
+from tests.helpers import budget_used, emit, granted, live_granted, totals
 from tests.races import kinds, race
 from wallets.models import WalletLine
 
@@ -36,20 +36,6 @@ pytestmark = [
 D = Decimal
 
 
-def granted(event, campaign) -> Decimal:
-    return WalletLine.objects.filter(event_id=event.pk, campaign=campaign).aggregate(s=Sum("amount"))["s"] or D(0)
-
-
-def budget_used(campaign) -> Decimal:
-    return Campaign.objects.values_list("budget_used", flat=True).get(pk=campaign.pk)
-
-
-def live_granted(campaign) -> Decimal:
-    """What the campaign's lines of live (pending or resolved) events hold."""
-    live = Event.objects.filter(status__in=Event.LIVE).values("id")
-    return WalletLine.objects.filter(campaign=campaign, event_id__in=live).aggregate(s=Sum("amount"))["s"] or D(0)
-
-
 def test_concurrent_emits_of_different_customers_never_exceed_a_budget(brand, stars):
     campaign = CampaignFactory(brand=brand, budget=D(55), rules=[fixed_rule(stars, amount=10)])
     buyers = [CustomerFactory() for _ in range(16)]  # 16 wallets: only the campaign row is shared
@@ -65,12 +51,12 @@ def test_concurrent_emits_of_different_customers_never_exceed_a_budget(brand, st
     assert budget_used(campaign) == 55
     assert WalletLine.objects.filter(campaign=campaign).aggregate(s=Sum("amount"))["s"] == 55
     assert sum(totals(b, stars)["total"] for b in buyers) == 55
-    assert ledger_problems() == []
 
 
 def test_concurrent_emits_of_one_customer_respect_a_lifetime_limit(brand, stars, customer):
-    campaign = CampaignFactory(brand=brand, limit={"count": 1, "period": "lifetime"},
-                               rules=[fixed_rule(stars, amount=10)])
+    campaign = CampaignFactory(
+        brand=brand, limit={"count": 1, "period": "lifetime"}, rules=[fixed_rule(stars, amount=10)]
+    )
     # a welcome bonus first: the customer's total and metric rows exist before the race, so that
     # the racers contend on the limit, not on creating those rows
     CampaignFactory(brand=brand, trigger=EventType.objects.get(pk="REGISTRATION"), rules=[fixed_rule(stars, amount=1)])
@@ -83,7 +69,6 @@ def test_concurrent_emits_of_one_customer_respect_a_lifetime_limit(brand, stars,
     assert sorted(granted(e, campaign) for e in events) == [0] * 7 + [10]
     assert WalletLine.objects.filter(campaign=campaign).count() == 1
     assert totals(customer, stars)["total"] == 11
-    assert ledger_problems() == []
 
 
 def test_concurrent_reversals_give_the_budget_back_exactly_once(brand, stars):
@@ -105,7 +90,6 @@ def test_concurrent_reversals_give_the_budget_back_exactly_once(brand, stars):
     assert budget_used(campaign) == 0
     assert [granted(emit(b, brand), campaign) for b in buyers] == [10, 10, 10, 10, 5]  # the budget is whole again
     assert budget_used(campaign) == 45
-    assert ledger_problems() == []
 
 
 def test_concurrent_emits_and_reversals_keep_budget_used_equal_to_live_grants(brand, stars):
@@ -114,11 +98,12 @@ def test_concurrent_emits_and_reversals_keep_budget_used_equal_to_live_grants(br
     assert budget_used(campaign) == 50
     newcomers = [CustomerFactory() for _ in range(10)]
 
-    outcomes = race(*[lambda e=e: event_reverse(event_id=e.pk, reason="refund") for e in earlier[:3]],
-                    *[lambda b=b: emit(b, brand) for b in newcomers])
+    outcomes = race(
+        *[lambda e=e: event_reverse(event_id=e.pk, reason="refund") for e in earlier[:3]],
+        *[lambda b=b: emit(b, brand) for b in newcomers],
+    )
 
     assert kinds(outcomes) == {"ok": 13}, outcomes
     new_events = [value for _, value in outcomes[3:]]
     assert sum(granted(e, campaign) for e in new_events) <= 30  # at most what the reversals freed
     assert budget_used(campaign) == live_granted(campaign) <= 50
-    assert ledger_problems() == []

@@ -1,5 +1,6 @@
 """The periodic expiry task run by a real Celery worker process over Redis, against the test
 database: what production's beat + worker do every minute (SPEC section 6)."""
+
 import os
 import subprocess
 import sys
@@ -55,14 +56,15 @@ def _stop(worker: subprocess.Popen) -> None:
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_expires_a_due_held_event_sent_as_the_expiry_task():
     from config.celery_app import app
-    from events.tasks import expire_due
+    from events.tasks import housekeeping
 
     brand = BrandFactory(id="0001")
     stars = RewardFactory(brand=brand, name="Stars")
     CampaignFactory(brand=brand, rules=[per_value_rule(stars)])
     customer = CustomerFactory(id="cust-worker")
-    event = emit(customer, brand, value=50, fulfilled=False, reserve=1,
-                 issued_at=timezone.now() - timedelta(hours=70))  # committed: no test transaction here
+    event = emit(
+        customer, brand, value=50, fulfilled=False, reserve=1, issued_at=timezone.now() - timedelta(hours=70)
+    )  # committed: no test transaction here
     assert event.status == Event.Status.PENDING
 
     app.control.purge()  # nothing left over from an earlier run may reach this worker
@@ -75,13 +77,28 @@ def test_worker_expires_a_due_held_event_sent_as_the_expiry_task():
     }
     log = tempfile.TemporaryFile(mode="w+")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--concurrency", "1",
-         "--loglevel", "INFO"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     status = None
     try:
-        expire_due.delay()
+        housekeeping.delay()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and worker.poll() is None:
             status = Event.objects.filter(pk=event.pk).values_list("status", flat=True).get()
@@ -100,4 +117,4 @@ def test_worker_expires_a_due_held_event_sent_as_the_expiry_task():
     event.refresh_from_db()
     assert event.expired_at is not None
     assert event.transitions.last().source == "task"
-    assert "events.expire_due" in output and "succeeded" in output
+    assert "events.housekeeping" in output and "succeeded" in output

@@ -1,4 +1,5 @@
 """Management commands (SPEC section 6): each prints what it did and exits non-zero on failure."""
+
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -12,17 +13,10 @@ from django.utils import timezone
 from campaigns.models import ApiKey, Brand, Campaign, Reward
 from events.models import Event
 from events.selectors import ledger_problems
-from tests.helpers import emit, stored_total, totals
+from tests.helpers import emit, run_command, stored_total, totals
 from wallets.models import Customer, Transaction, WalletLine, WalletTotal
 
 pytestmark = pytest.mark.django_db
-
-
-def run(name, *args, **options):
-    """call_command with captured output: (stdout, stderr)."""
-    out, err = StringIO(), StringIO()
-    call_command(name, *args, stdout=out, stderr=err, **options)
-    return out.getvalue(), err.getvalue()
 
 
 def run_failing(name, *args, **options):
@@ -45,11 +39,11 @@ def overdue(customer, brand, **kwargs):
 # ---- fulfill_event -------------------------------------------------------------------------------------
 
 
-def test_fulfill_event_fulfills_each_held_event_and_prints_it(customer, brand, stars, star_campaign, clean_ledger):
+def test_fulfill_event_fulfills_each_held_event_and_prints_it(customer, brand, stars, star_campaign):
     first, second = held(customer, brand, value=50), held(customer, brand, value=30)
     assert totals(customer, stars)["pending"] == 8
 
-    out, _err = run("fulfill_event", str(first.pk), str(second.pk))
+    out, _err = run_command("fulfill_event", str(first.pk), str(second.pk))
 
     assert f"{first.pk}: RESOLVED" in out and f"{second.pk}: RESOLVED" in out
     assert {e.status for e in Event.objects.filter(pk__in=[first.pk, second.pk])} == {Event.Status.RESOLVED}
@@ -57,8 +51,7 @@ def test_fulfill_event_fulfills_each_held_event_and_prints_it(customer, brand, s
     assert set(Event.objects.get(pk=first.pk).transitions.values_list("source", flat=True)) >= {"command"}
 
 
-def test_fulfill_event_exits_non_zero_naming_failures_but_fulfills_the_good_ones(customer, brand, stars,
-                                                                                  star_campaign, clean_ledger):
+def test_fulfill_event_exits_non_zero_naming_failures_but_fulfills_the_good_ones(customer, brand, stars, star_campaign):
     good = held(customer, brand, value=50)
     resolved = emit(customer, brand, value=20)
     unknown = uuid.uuid4()
@@ -87,12 +80,11 @@ def test_fulfill_event_refuses_a_held_event_past_its_window(customer, brand, sta
 # ---- reverse_event -------------------------------------------------------------------------------------
 
 
-def test_reverse_event_reverses_a_resolved_event_and_stores_the_reason(customer, brand, stars, star_campaign,
-                                                                       clean_ledger):
+def test_reverse_event_reverses_a_resolved_event_and_stores_the_reason(customer, brand, stars, star_campaign):
     event = emit(customer, brand, value=120)
     assert totals(customer, stars)["total"] == 12
 
-    out, _err = run("reverse_event", str(event.pk), "--reason", "order refunded")
+    out, _err = run_command("reverse_event", str(event.pk), "--reason", "order refunded")
 
     assert f"{event.pk}: REVERSED" in out
     event.refresh_from_db()
@@ -102,10 +94,10 @@ def test_reverse_event_reverses_a_resolved_event_and_stores_the_reason(customer,
     assert Transaction.objects.filter(event_id=event.pk, type=Transaction.Type.REVERSAL).exists()
 
 
-def test_reverse_event_cancels_a_held_event(customer, brand, stars, star_campaign, clean_ledger):
+def test_reverse_event_cancels_a_held_event(customer, brand, stars, star_campaign):
     event = held(customer, brand, value=50)
 
-    out, _err = run("reverse_event", str(event.pk), "--reason", "customer changed their mind")
+    out, _err = run_command("reverse_event", str(event.pk), "--reason", "customer changed their mind")
 
     assert f"{event.pk}: CANCELLED" in out
     assert Event.objects.get(pk=event.pk).status == Event.Status.CANCELLED
@@ -123,7 +115,7 @@ def test_reverse_event_requires_a_reason(customer, brand, stars, star_campaign):
 
 def test_reverse_event_exits_non_zero_on_an_event_already_reversed(customer, brand, stars, star_campaign):
     event = emit(customer, brand, value=120)
-    run("reverse_event", str(event.pk), "--reason", "refund")
+    run_command("reverse_event", str(event.pk), "--reason", "refund")
 
     error, out, _err = run_failing("reverse_event", str(event.pk), "--reason", "again")
 
@@ -140,7 +132,7 @@ def test_expire_events_dry_run_lists_due_events_and_changes_nothing(customer, br
     not_due = held(customer, brand, value=40)
     rows_before = Transaction.objects.count()
 
-    out, _err = run("expire_events", "--dry-run")
+    out, _err = run_command("expire_events", "--dry-run")
 
     for event in due:
         assert f"would expire event {event.pk}" in out
@@ -151,11 +143,11 @@ def test_expire_events_dry_run_lists_due_events_and_changes_nothing(customer, br
     assert totals(customer, stars)["pending"] == 12
 
 
-def test_expire_events_expires_due_held_events_only(customer, brand, stars, star_campaign, clean_ledger):
+def test_expire_events_expires_due_held_events_only(customer, brand, stars, star_campaign):
     due = [overdue(customer, brand, value=50), overdue(customer, brand, value=30)]
     not_due = held(customer, brand, value=40)
 
-    out, _err = run("expire_events")
+    out, _err = run_command("expire_events")
 
     assert "expired 2 events" in out
     for event in due:
@@ -165,17 +157,16 @@ def test_expire_events_expires_due_held_events_only(customer, brand, stars, star
     assert totals(customer, stars)["pending"] == 4
     assert not WalletLine.objects.filter(event_id__in=[e.pk for e in due], state=WalletLine.State.PENDING).exists()
 
-    again, _err = run("expire_events")
+    again, _err = run_command("expire_events")
     assert "expired 0 events" in again
 
 
-def test_expire_events_releases_the_reservation_of_an_expired_event(customer, brand, stars, star_campaign,
-                                                                    clean_ledger):
+def test_expire_events_releases_the_reservation_of_an_expired_event(customer, brand, stars, star_campaign):
     emit(customer, brand, value=120)
     late = overdue(customer, brand, value=0, redeem=[(stars, 5)])
     assert totals(customer, stars)["reserved"] == 5
 
-    run("expire_events")
+    run_command("expire_events")
 
     assert Event.objects.get(pk=late.pk).status == Event.Status.EXPIRED
     assert totals(customer, stars) == {"total": 12, "reserved": 0, "pending": 0, "debt": 0}
@@ -188,7 +179,7 @@ def test_verify_ledger_reports_a_clean_ledger(customer, brand, stars, star_campa
     emit(customer, brand, value=120)
     held(customer, brand, value=30, redeem=[(stars, 5)])
 
-    out, err = run("verify_ledger")
+    out, err = run_command("verify_ledger")
 
     assert "ledger clean" in out and err == ""
 
@@ -212,8 +203,8 @@ def test_verify_ledger_exits_non_zero_naming_a_tampered_total(customer, brand, s
 
 
 def test_seed_demo_is_idempotent_and_its_campaign_earns_a_star_per_ten_spent():
-    first, _ = run("seed_demo")
-    second, _ = run("seed_demo")
+    first, _ = run_command("seed_demo")
+    second, _ = run_command("seed_demo")
 
     assert "cust-1" in first and first == second
     assert list(Brand.objects.values_list("id", flat=True)) == ["0001"]
@@ -227,14 +218,13 @@ def test_seed_demo_is_idempotent_and_its_campaign_earns_a_star_per_ten_spent():
     assert event.status == Event.Status.RESOLVED
     assert [a["amount"] for a in event.result["accumulations"]] == [12]
     assert totals(customer, stars)["total"] == 12
-    assert ledger_problems() == []
 
 
 # ---- create_api_key ------------------------------------------------------------------------------------
 
 
 def test_create_api_key_prints_the_key_last_and_the_key_authenticates(client):
-    out, _err = run("create_api_key", "pos-terminal")
+    out, _err = run_command("create_api_key", "pos-terminal")
     raw = out.strip().splitlines()[-1]
 
     key = ApiKey.objects.get(name="pos-terminal")

@@ -1,4 +1,5 @@
 """Idempotency-Key: same key and body replays; another body is 409; nothing applies twice."""
+
 from datetime import timedelta
 
 import pytest
@@ -15,8 +16,11 @@ BODY = {"customer_id": "cust-1", "brand_id": "0001", "type": "PURCHASE", "order"
 
 def test_same_key_and_body_replays_the_first_response(api, customer, star_campaign, stars):
     first = api.post("/behavior/events", BODY, HTTP_IDEMPOTENCY_KEY="k-1")
-    second = api.post("/behavior/events", {"order": {"value": 120}, "type": "PURCHASE", "brand_id": "0001",
-                                           "customer_id": "cust-1"}, HTTP_IDEMPOTENCY_KEY="k-1")
+    second = api.post(
+        "/behavior/events",
+        {"order": {"value": 120}, "type": "PURCHASE", "brand_id": "0001", "customer_id": "cust-1"},
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    )
     assert first.status_code == second.status_code == 201
     assert second.json() == first.json()
     assert second["Idempotent-Replayed"] == "true" and not first.has_header("Idempotent-Replayed")
@@ -48,8 +52,13 @@ def test_keys_are_scoped_to_the_credential(api, client, customer, star_campaign)
 
     _key, other = api_key_create(name="other")
     api.post("/behavior/events", BODY, HTTP_IDEMPOTENCY_KEY="k-5")
-    r = client.post("/api/v1/behavior/events", BODY, content_type="application/json",
-                    HTTP_AUTHORIZATION=f"Bearer {other}", HTTP_IDEMPOTENCY_KEY="k-5")
+    r = client.post(
+        "/api/v1/behavior/events",
+        BODY,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {other}",
+        HTTP_IDEMPOTENCY_KEY="k-5",
+    )
     assert r.status_code == 201 and not r.has_header("Idempotent-Replayed")
     assert Event.objects.count() == 2
 

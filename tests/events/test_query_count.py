@@ -1,5 +1,6 @@
 """One event costs a fixed number of SQL queries, whatever the number of campaigns that fire
 or lines it touches: the engine evaluates in memory and the Ledger writes in bulk."""
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext

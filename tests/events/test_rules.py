@@ -1,10 +1,11 @@
-"""The programme's rules around one event (SPEC section 4, events/rules.py), through the services:
+"""The programme's rules around one event (SPEC section 4, events/rewarding.py), through the services:
 campaign budgets, per-customer limits, tiers, the compiled-programme cache and the cost in SQL
 queries of an emit as the programme grows.
 
 Races on the same rules (budgets and limits under concurrent emits and reversals) are in
 tests/events/test_budget_race.py, on PostgreSQL.
 """
+
 import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.db.models import AutoField, Sum
+from django.db.models import AutoField
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -21,11 +22,10 @@ from campaigns import services as programme
 from campaigns.models import Campaign, Tier
 from core.exceptions import Conflict
 from events.models import Event
-from events.rules import period_start
-from events.selectors import ledger_problems
+from events.rewarding import period_start
 from events.services import event_expire_due, event_fulfill, event_reverse
 from tests.factories import BrandFactory, CampaignFactory, CustomerFactory, RewardFactory, fixed_rule
-from tests.helpers import emit, totals
+from tests.helpers import budget_used, emit, fresh, granted, live_granted, totals
 from wallets.models import Customer, Transaction, WalletLine
 from wallets.services import customer_register
 
@@ -40,28 +40,12 @@ MADRID = ZoneInfo("Europe/Madrid")
 # ---- helpers -------------------------------------------------------------------------------------------
 
 
-def fresh(event) -> Event:
-    return Event.objects.get(pk=event.pk)
-
-
-def granted(event, campaign=None) -> Decimal:
-    """What the event's lines were granted (by one campaign, or in all)."""
-    lines = WalletLine.objects.filter(event_id=event.pk)
-    if campaign is not None:
-        lines = lines.filter(campaign=campaign)
-    return lines.aggregate(s=Sum("amount"))["s"] or D(0)
-
-
 def rewarded(event, campaign) -> bool:
     """The campaign is among the event's rewarding campaigns and granted it a line."""
     cited = {c["campaign_id"] for c in fresh(event).rewarding_campaigns}
     has_line = WalletLine.objects.filter(event_id=event.pk, campaign=campaign).exists()
     assert (str(campaign.pk) in cited) == has_line, (cited, has_line)
     return has_line
-
-
-def budget_used(campaign) -> Decimal:
-    return Campaign.objects.values_list("budget_used", flat=True).get(pk=campaign.pk)
 
 
 def undo(event, how: str) -> None:
@@ -104,7 +88,6 @@ def test_budget_cuts_the_last_grant_to_what_remains_then_grants_nothing(brand, s
     assert fresh(events[3]).status == S.RESOLVED and fresh(events[3]).rewarding_campaigns == []
     assert budget_used(budgeted) == 25
     assert [totals(b, stars)["total"] for b in buyers] == [10, 10, 5, 0]
-    assert ledger_problems() == []
 
 
 def test_held_grants_count_against_the_budget(customer, brand, stars, budgeted):
@@ -117,12 +100,10 @@ def test_held_grants_count_against_the_budget(customer, brand, stars, budgeted):
     event_fulfill(event_id=held.pk)
     assert budget_used(budgeted) == 25  # fulfilment neither counts the grant again nor gives it back
     assert totals(customer, stars)["total"] == 25
-    assert ledger_problems() == []
 
 
 @pytest.mark.parametrize("how", ["expire", "cancel", "reverse"])
-def test_undoing_an_event_gives_back_exactly_what_it_was_granted_and_others_earn_again(how, brand, stars,
-                                                                                        budgeted):
+def test_undoing_an_event_gives_back_exactly_what_it_was_granted_and_others_earn_again(how, brand, stars, budgeted):
     a, b, c, d = (CustomerFactory() for _ in range(4))
     held = how != "reverse"
     # when held, `first` is due a day after `cut`, so that each expiry run expires only one of them
@@ -144,7 +125,6 @@ def test_undoing_an_event_gives_back_exactly_what_it_was_granted_and_others_earn
     assert granted(emit(d, brand)) == 10 and budget_used(budgeted) == 25
     assert granted(emit(d, brand)) == 0
     assert totals(d, stars)["total"] == 15
-    assert ledger_problems() == []
 
 
 @pytest.mark.parametrize("decimals, budget, cut", [(0, "25.9", "5"), (2, "25.5599", "5.55"), (3, "20.0019", "0.001")])
@@ -156,7 +136,6 @@ def test_a_cut_grant_is_rounded_down_to_the_reward_decimals(brand, decimals, bud
 
     assert [granted(e) for e in events] == [10, 10, D(cut), 0]
     assert budget_used(campaign) == 20 + D(cut)  # the unpaid fraction stays unused
-    assert ledger_problems() == []
 
 
 @pytest.mark.parametrize("used", ["25.0001", "-0.0001"], ids=["above-budget", "negative"])
@@ -179,11 +158,9 @@ def test_reversing_a_grant_made_before_the_campaign_had_a_budget_succeeds(custom
     assert fresh(before_budget).status == S.REVERSED
     assert budget_used(campaign) == 0
     assert totals(customer, stars)["total"] == 0
-    assert ledger_problems() == []
 
 
-def test_budget_set_on_a_campaign_that_already_granted_keeps_counting_right_after_a_reversal(customer, brand,
-                                                                                          stars):
+def test_budget_set_on_a_campaign_that_already_granted_keeps_counting_right_after_a_reversal(customer, brand, stars):
     """Whether setting the budget counts the earlier grant or only later ones, budget_used must
     afterwards equal what the live events' lines hold: giving back an uncounted grant would let
     the campaign grant more than its budget."""
@@ -197,11 +174,8 @@ def test_budget_set_on_a_campaign_that_already_granted_keeps_counting_right_afte
 
     assert fresh(before_budget).status == S.REVERSED
     assert 0 <= budget_used(campaign) <= 25
-    live = WalletLine.objects.filter(campaign=campaign, event_id__in=Event.objects.filter(status__in=Event.LIVE)
-                                     .values("id")).aggregate(s=Sum("amount"))["s"]
-    assert budget_used(campaign) == live == 10
+    assert budget_used(campaign) == live_granted(campaign) == 10
     assert [granted(emit(customer, brand)) for _ in range(3)] == [10, 5, 0]  # 25 live, never more
-    assert ledger_problems() == []
 
 
 # ---- per-customer limits ------------------------------------------------------------------------------------
@@ -218,7 +192,6 @@ def test_lifetime_limit_rewards_only_the_first_events_of_each_customer(brand, st
     assert [rewarded(emit(first, brand), campaign) for _ in range(4)] == [True, True, False, False]
     assert [rewarded(emit(second, brand), campaign) for _ in range(3)] == [True, True, False]
     assert totals(first, stars)["total"] == totals(second, stars)["total"] == 20
-    assert ledger_problems() == []
 
 
 def test_limit_counts_held_events_and_not_undone_ones(customer, brand, stars):
@@ -242,7 +215,6 @@ def test_limit_counts_held_events_and_not_undone_ones(customer, brand, stars):
     assert rewarded(emit(customer, brand), campaign)
     assert not rewarded(emit(customer, brand), campaign)
     assert totals(customer, stars)["total"] == 20
-    assert ledger_problems() == []
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month"])
@@ -269,7 +241,6 @@ def test_day_limit_resets_at_midnight_of_the_programme_time_zone(settings, brand
     evening = CustomerFactory()
     pair = [emit(evening, brand, issued_at=utc_midnight + timedelta(minutes=m)) for m in (-30, 30)]
     assert [rewarded(e, campaign) for e in pair] == [True, False]
-    assert ledger_problems() == []
 
 
 def test_day_limit_counts_a_late_event_in_the_day_it_was_issued(settings, customer, brand, stars):
@@ -292,27 +263,30 @@ def _at(tz, *args) -> datetime:
     return datetime(*args, tzinfo=tz)
 
 
-@pytest.mark.parametrize("tz, at, period, start", [
-    # Monday 2025-03-31 21:00 in Mexico City is already Tuesday 03:00 UTC
-    ("America/Mexico_City", _at(UTC, 2025, 4, 1, 3), "day", _at(MEXICO, 2025, 3, 31)),
-    ("America/Mexico_City", _at(UTC, 2025, 4, 1, 3), "week", _at(MEXICO, 2025, 3, 31)),
-    ("America/Mexico_City", _at(UTC, 2025, 4, 1, 3), "month", _at(MEXICO, 2025, 3, 1)),
-    # Sunday evening local (Monday in UTC) still belongs to the ISO week that began the Monday before
-    ("America/Mexico_City", _at(UTC, 2025, 3, 31, 3), "week", _at(MEXICO, 2025, 3, 24)),
-    ("America/Mexico_City", _at(UTC, 2025, 3, 31, 3), "day", _at(MEXICO, 2025, 3, 30)),
-    # Madrid: the month began in winter time (UTC+1), the event is in summer time (UTC+2)
-    ("Europe/Madrid", _at(UTC, 2025, 3, 31, 10), "month", _at(MADRID, 2025, 3, 1)),
-    ("Europe/Madrid", _at(UTC, 2025, 3, 31, 10), "day", _at(MADRID, 2025, 3, 31)),
-    ("Europe/Madrid", _at(UTC, 2025, 3, 31, 10), "week", _at(MADRID, 2025, 3, 31)),
-    # the Sunday summer time ends: its week began on Monday in summer time
-    ("Europe/Madrid", _at(UTC, 2025, 10, 26, 12), "week", _at(MADRID, 2025, 10, 20)),
-    ("Europe/Madrid", _at(UTC, 2025, 10, 26, 12), "month", _at(MADRID, 2025, 10, 1)),
-    # New Year's Eve 23:30 local is New Year's Day in UTC
-    ("America/Mexico_City", _at(UTC, 2026, 1, 1, 5, 30), "month", _at(MEXICO, 2025, 12, 1)),
-    ("America/Mexico_City", _at(UTC, 2026, 1, 1, 6, 0), "month", _at(MEXICO, 2026, 1, 1)),
-    ("UTC", _at(UTC, 2026, 1, 1, 5, 30), "month", _at(UTC, 2026, 1, 1)),
-    ("Europe/Madrid", _at(UTC, 2025, 6, 1), "lifetime", None),
-])
+@pytest.mark.parametrize(
+    "tz, at, period, start",
+    [
+        # Monday 2025-03-31 21:00 in Mexico City is already Tuesday 03:00 UTC
+        ("America/Mexico_City", _at(UTC, 2025, 4, 1, 3), "day", _at(MEXICO, 2025, 3, 31)),
+        ("America/Mexico_City", _at(UTC, 2025, 4, 1, 3), "week", _at(MEXICO, 2025, 3, 31)),
+        ("America/Mexico_City", _at(UTC, 2025, 4, 1, 3), "month", _at(MEXICO, 2025, 3, 1)),
+        # Sunday evening local (Monday in UTC) still belongs to the ISO week that began the Monday before
+        ("America/Mexico_City", _at(UTC, 2025, 3, 31, 3), "week", _at(MEXICO, 2025, 3, 24)),
+        ("America/Mexico_City", _at(UTC, 2025, 3, 31, 3), "day", _at(MEXICO, 2025, 3, 30)),
+        # Madrid: the month began in winter time (UTC+1), the event is in summer time (UTC+2)
+        ("Europe/Madrid", _at(UTC, 2025, 3, 31, 10), "month", _at(MADRID, 2025, 3, 1)),
+        ("Europe/Madrid", _at(UTC, 2025, 3, 31, 10), "day", _at(MADRID, 2025, 3, 31)),
+        ("Europe/Madrid", _at(UTC, 2025, 3, 31, 10), "week", _at(MADRID, 2025, 3, 31)),
+        # the Sunday summer time ends: its week began on Monday in summer time
+        ("Europe/Madrid", _at(UTC, 2025, 10, 26, 12), "week", _at(MADRID, 2025, 10, 20)),
+        ("Europe/Madrid", _at(UTC, 2025, 10, 26, 12), "month", _at(MADRID, 2025, 10, 1)),
+        # New Year's Eve 23:30 local is New Year's Day in UTC
+        ("America/Mexico_City", _at(UTC, 2026, 1, 1, 5, 30), "month", _at(MEXICO, 2025, 12, 1)),
+        ("America/Mexico_City", _at(UTC, 2026, 1, 1, 6, 0), "month", _at(MEXICO, 2026, 1, 1)),
+        ("UTC", _at(UTC, 2026, 1, 1, 5, 30), "month", _at(UTC, 2026, 1, 1)),
+        ("Europe/Madrid", _at(UTC, 2025, 6, 1), "lifetime", None),
+    ],
+)
 def test_period_start_is_the_start_of_the_period_in_the_programme_time_zone(settings, tz, at, period, start):
     settings.TIME_ZONE = tz
 
@@ -333,7 +307,7 @@ def spend_at_least(value) -> list:
 @pytest.fixture
 def tiers(db):
     """Base (level 1, from the migration), Silver from 100 spent, Gold from 500."""
-    base, _ = Tier.objects.get_or_create(level=1, defaults={"name": "Base"})  # a transactional flush may drop it
+    base = Tier.objects.get(level=1)
     silver = programme.tier_create(name="Silver", level=2, entry_conditions=spend_at_least(100))
     gold = programme.tier_create(name="Gold", level=3, entry_conditions=spend_at_least(500))
     return SimpleNamespace(base=base, silver=silver, gold=gold)
@@ -374,7 +348,7 @@ def test_a_resolved_event_crossing_a_threshold_moves_the_customer_up_at_once(tie
     assert tier_of(member) == tiers.gold
     assert adjustments(member)[1:] == [(2, 3, "event", str(to_gold.pk))]
 
-    jumper = CustomerFactory()  # no tier stored yet: counts as the base tier
+    jumper = CustomerFactory()  # registered in the base tier
     big = emit(jumper, brand, value=600)
     assert tier_of(jumper) == tiers.gold
     assert adjustments(jumper) == [(1, 3, "event", str(big.pk))]
@@ -433,12 +407,21 @@ def test_a_reversal_that_leaves_the_customer_qualified_keeps_the_tier(tiers, mem
 
 
 def test_a_tier_limited_effect_grants_only_in_that_tier_as_it_stood_before_the_event(tiers, member, brand, stars):
-    campaign = CampaignFactory(brand=brand, rules=[
-        {"conditions": [], "effects": [{"reward_id": str(stars.pk), "kind": "FIXED", "amount": 5,
-                                        "tier_id": str(tiers.silver.pk)}]},
-        {"conditions": [], "effects": [{"reward_id": str(stars.pk), "kind": "FIXED", "amount": 1,
-                                        "tier_id": str(tiers.base.pk)}]},
-    ])
+    campaign = CampaignFactory(
+        brand=brand,
+        rules=[
+            {
+                "conditions": [],
+                "effects": [
+                    {"reward_id": str(stars.pk), "kind": "FIXED", "amount": 5, "tier_id": str(tiers.silver.pk)}
+                ],
+            },
+            {
+                "conditions": [],
+                "effects": [{"reward_id": str(stars.pk), "kind": "FIXED", "amount": 1, "tier_id": str(tiers.base.pk)}],
+            },
+        ],
+    )
 
     def grants(event):
         return list(WalletLine.objects.filter(event_id=event.pk, campaign=campaign).values_list("rule_id", "amount"))
@@ -456,9 +439,8 @@ def test_a_tier_limited_effect_grants_only_in_that_tier_as_it_stood_before_the_e
     assert tier_of(member) == tiers.silver
     assert grants(emit(member, brand, value=10)) == [("rule-1", 5)]
 
-    newcomer = CustomerFactory()  # no tier stored: the base tier's effect applies
+    newcomer = CustomerFactory()  # in the base tier: the base tier's effect applies
     assert grants(emit(newcomer, brand, value=10)) == [("rule-2", 1)]
-    assert ledger_problems() == []
 
 
 # ---- the compiled programme's cache ---------------------------------------------------------------------------
@@ -466,12 +448,18 @@ def test_a_tier_limited_effect_grants_only_in_that_tier_as_it_stood_before_the_e
 
 def test_an_edit_to_a_campaign_that_has_not_started_is_seen_by_the_next_emit(customer, brand, stars):
     now = timezone.now()
-    campaign = programme.campaign_create(brand_id=brand.pk, name="Spring", trigger="PURCHASE",
-                                         start_date=now + timedelta(days=1), rules=[fixed_rule(stars, amount=10)])
+    campaign = programme.campaign_create(
+        brand_id=brand.pk,
+        name="Spring",
+        trigger="PURCHASE",
+        start_date=now + timedelta(days=1),
+        rules=[fixed_rule(stars, amount=10)],
+    )
     assert granted(emit(customer, brand)) == 0  # compiles and caches the programme: the campaign has not started
 
-    programme.campaign_update(campaign_id=campaign.pk, start_date=now - timedelta(hours=1),
-                              rules=[fixed_rule(stars, amount=30)])
+    programme.campaign_update(
+        campaign_id=campaign.pk, start_date=now - timedelta(hours=1), rules=[fixed_rule(stars, amount=30)]
+    )
 
     event = emit(customer, brand)
     assert granted(event, campaign) == 30 and rewarded(event, campaign)
@@ -480,13 +468,19 @@ def test_an_edit_to_a_campaign_that_has_not_started_is_seen_by_the_next_emit(cus
 
 
 def test_an_inactive_campaign_activated_is_seen_by_the_next_emit(customer, brand, stars):
-    campaign = programme.campaign_create(brand_id=brand.pk, name="Dormant", trigger="PURCHASE",
-                                         start_date=timezone.now() - timedelta(days=1), status=Campaign.Status.INACTIVE,
-                                         rules=[fixed_rule(stars, amount=10)])
+    campaign = programme.campaign_create(
+        brand_id=brand.pk,
+        name="Dormant",
+        trigger="PURCHASE",
+        start_date=timezone.now() - timedelta(days=1),
+        status=Campaign.Status.INACTIVE,
+        rules=[fixed_rule(stars, amount=10)],
+    )
     assert granted(emit(customer, brand)) == 0
 
-    programme.campaign_update(campaign_id=campaign.pk, rules=[fixed_rule(stars, amount=20)],
-                              status=Campaign.Status.ACTIVE)
+    programme.campaign_update(
+        campaign_id=campaign.pk, rules=[fixed_rule(stars, amount=20)], status=Campaign.Status.ACTIVE
+    )
     assert granted(emit(customer, brand), campaign) == 20
 
     programme.campaign_update(campaign_id=campaign.pk, status=Campaign.Status.INACTIVE)
@@ -494,8 +488,10 @@ def test_an_inactive_campaign_activated_is_seen_by_the_next_emit(customer, brand
 
 
 def test_a_budget_set_on_a_running_campaign_is_seen_by_the_next_emit(customer, brand, stars):
-    campaign = CampaignFactory(brand=brand, rules=[fixed_rule(stars, amount=10, conditions=[
-        [{"field": "order.value", "operator": "gte", "value": 10}]])])
+    campaign = CampaignFactory(
+        brand=brand,
+        rules=[fixed_rule(stars, amount=10, conditions=[[{"field": "order.value", "operator": "gte", "value": 10}]])],
+    )
     assert granted(emit(customer, brand, value=5)) == 0  # caches the campaign, unbudgeted, without a grant
 
     programme.campaign_update(campaign_id=campaign.pk, budget=D(15))
@@ -507,9 +503,13 @@ def test_a_budget_set_on_a_running_campaign_is_seen_by_the_next_emit(customer, b
 def test_a_new_campaign_is_seen_by_the_next_emit(customer, brand, stars, star_campaign):
     assert granted(emit(customer, brand, value=100)) == 10  # star_campaign only; the programme is cached
 
-    created = programme.campaign_create(brand_id=brand.pk, name="Bonus", trigger="PURCHASE",
-                                        start_date=timezone.now() - timedelta(minutes=1),
-                                        rules=[fixed_rule(stars, amount=7)])
+    created = programme.campaign_create(
+        brand_id=brand.pk,
+        name="Bonus",
+        trigger="PURCHASE",
+        start_date=timezone.now() - timedelta(minutes=1),
+        rules=[fixed_rule(stars, amount=7)],
+    )
 
     event = emit(customer, brand, value=100)
     assert (granted(event), granted(event, created)) == (17, 7)
@@ -529,9 +529,18 @@ def programme_of(n_campaigns: int, mode: str):
         rules = []
         for r in range(5):
             threshold = 10 if mode != "few" or (c, r) == (0, 0) else 1000
-            rules.append(fixed_rule(reward, amount=1, conditions=[
-                [{"field": "order.value", "operator": "gte", "value": threshold},
-                 {"field": "order.value", "operator": "lt", "value": 5000}]]))
+            rules.append(
+                fixed_rule(
+                    reward,
+                    amount=1,
+                    conditions=[
+                        [
+                            {"field": "order.value", "operator": "gte", "value": threshold},
+                            {"field": "order.value", "operator": "lt", "value": 5000},
+                        ]
+                    ],
+                )
+            )
         extra = {"budget": D(1000), "limit": {"count": 100, "period": "month"}} if mode == "budgeted" else {}
         CampaignFactory(brand=brand, rules=rules, **extra)
     return brand, rewards

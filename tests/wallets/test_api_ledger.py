@@ -1,4 +1,5 @@
 """Ledger reads: GET /customers/{id}/transactions and GET /transactions."""
+
 import pytest
 
 from tests.helpers import emit
@@ -14,8 +15,11 @@ def test_customer_transactions_list_the_ledger_newest_first_with_filters(api, br
     body = r.json()
     assert body["count"] == 3 and body["from"] == 0 and body["to"] == 2
     # newest first; within the second event the redemption was written before its own grant
-    assert [(t["type"], t["amount"]) for t in body["data"]] == [("ACCUMULATION", 5), ("REDEMPTION", -5),
-                                                               ("ACCUMULATION", 12)]
+    assert [(t["type"], t["amount"]) for t in body["data"]] == [
+        ("ACCUMULATION", 5),
+        ("REDEMPTION", -5),
+        ("ACCUMULATION", 12),
+    ]
     assert body["data"][2]["event_id"] == str(first.pk) and body["data"][2]["cost"] == 1.2
     r = api.get("/customers/cust-1/transactions?type=REDEMPTION")
     assert [t["amount"] for t in r.json()["data"]] == [-5]

@@ -9,8 +9,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name")
-        parser.add_argument("--brand", action="append", dest="brands", default=[],
-                            help="restrict the key to this brand id (repeatable)")
+        parser.add_argument(
+            "--brand", action="append", dest="brands", default=[], help="restrict the key to this brand id (repeatable)"
+        )
 
     def handle(self, *args, name, brands, **options):
         try:

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand
 
-from events.services import due_events, expire_due
+from core.clock import db_now
+from events.selectors import events_due
+from events.services import housekeeping_run
 from wallets.models import WalletLine
 
 
@@ -12,13 +14,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, dry_run, **options):
         if dry_run:
-            events = list(due_events().values_list("id", "reservation_expires_at"))
+            events = list(events_due().values_list("id", "reservation_expires_at"))
             for event_id, deadline in events:
                 self.stdout.write(f"would expire event {event_id} (due {deadline.isoformat()})")
-            from core.clock import db_now
-
             lines = WalletLine.objects.filter(state=WalletLine.State.AVAILABLE, expiration_date__lte=db_now()).count()
             self.stdout.write(f"{len(events)} events and {lines} wallet lines are due (dry run: nothing changed)")
             return
-        result = expire_due()
+        result = housekeeping_run()
         self.stdout.write(f"expired {result['events_expired']} events and {result['lines_expired']} wallet lines")

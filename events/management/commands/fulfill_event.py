@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import DomainError
 from events.services import event_fulfill
+from events.status import Source
 
 
 class Command(BaseCommand):
@@ -14,7 +15,7 @@ class Command(BaseCommand):
         failed = 0
         for event_id in event_ids:
             try:
-                event = event_fulfill(event_id=event_id, source="command")
+                event = event_fulfill(event_id=event_id, source=Source.COMMAND)
             except DomainError as exc:
                 failed += 1
                 self.stderr.write(f"{event_id}: not fulfilled: {exc.code}: {exc.details}")

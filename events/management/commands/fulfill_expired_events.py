@@ -5,7 +5,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from core.exceptions import DomainError
-from events.services import event_fulfill_expired, expired_events
+from events.selectors import events_expired_unfulfilled
+from events.services import event_fulfill_expired
+from events.status import Source
 
 
 def _moment(text: str, *, end: bool) -> datetime:
@@ -21,9 +23,11 @@ def _moment(text: str, *, end: bool) -> datetime:
 
 
 class Command(BaseCommand):
-    help = ("Apply late the held events that EXPIRED although the shop fulfilled them, for events "
-            "issued between --from and --to (dates inclusive). Each becomes a new RESOLVED event linked "
-            "to the expired one; a second run skips those already applied.")
+    help = (
+        "Apply late the held events that EXPIRED although the shop fulfilled them, for events "
+        "issued between --from and --to (dates inclusive). Each becomes a new RESOLVED event linked "
+        "to the expired one; a second run skips those already applied."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--from", dest="issued_from", required=True)
@@ -34,19 +38,21 @@ class Command(BaseCommand):
         start, end = _moment(issued_from, end=False), _moment(issued_to, end=True)
         if end <= start:
             raise CommandError("--to must not be before --from")
-        due = list(expired_events(issued_from=start, issued_to=end))
+        due = list(events_expired_unfulfilled(issued_from=start, issued_to=end))
         failed = 0
         for original in due:
             if dry_run:
                 self.stdout.write(f"would fulfil {original.pk} (issued {original.issued_at.isoformat()})")
                 continue
             try:
-                event = event_fulfill_expired(event_id=original.pk, source="command")
+                event = event_fulfill_expired(event_id=original.pk, source=Source.COMMAND)
             except DomainError as exc:
                 failed += 1
                 self.stderr.write(f"{original.pk}: not fulfilled: {exc.code}: {exc.details}")
             else:
                 self.stdout.write(f"{original.pk}: fulfilled as {event.pk} ({event.status})")
-        self.stdout.write(f"{len(due) - failed} of {len(due)} expired events fulfilled" + (" (dry run)" if dry_run else ""))
+        self.stdout.write(
+            f"{len(due) - failed} of {len(due)} expired events fulfilled" + (" (dry run)" if dry_run else "")
+        )
         if failed:
             raise CommandError(f"{failed} of {len(due)} expired events could not be fulfilled")

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import DomainError
 from events.services import event_reverse
+from events.status import Source
 
 
 class Command(BaseCommand):
@@ -13,7 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, event_id, reason, **options):
         try:
-            event = event_reverse(event_id=event_id, reason=reason, source="command")
+            event = event_reverse(event_id=event_id, reason=reason, source=Source.COMMAND)
         except DomainError as exc:
             raise CommandError(f"{event_id}: not reversed: {exc.code}: {exc.details}") from exc
         self.stdout.write(f"{event.pk}: {event.status}")

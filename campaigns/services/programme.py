@@ -1,0 +1,192 @@
+"""Writes to the programme's definition other than campaigns: brands, rewards, tiers, event
+types and API keys."""
+
+from django.db import IntegrityError, transaction
+
+from campaigns.engine import validate_conditions
+from campaigns.models import ApiKey, Brand, Campaign, EventType, Reward, Tier
+from campaigns.redemption import conditions_problems
+from campaigns.services.common import brand_or_none, create_unique, delete_unless_used, get_or_404, save_fields
+from core.exceptions import Conflict, InvalidInput
+from core.unset import UNSET, given
+
+# ---- brands -------------------------------------------------------------------------------------
+
+
+def brand_create(*, id: str, name: str) -> Brand:
+    """Raises Conflict if the id is taken."""
+    return create_unique(Brand, f"brand {id!r} already exists", "brand_exists", id=id, name=name)
+
+
+def brand_update(*, brand_id: str, name: str) -> Brand:
+    brand = get_or_404(Brand, brand_id, "brand")
+    save_fields(brand, {"name": name})
+    return brand
+
+
+def brand_delete(*, brand_id: str) -> None:
+    delete_unless_used(get_or_404(Brand, brand_id, "brand"), "the brand")
+
+
+# ---- rewards ------------------------------------------------------------------------------------
+
+
+def reward_create(
+    *,
+    brand_id: str | None,
+    name: str,
+    type: str,
+    decimals: int = 2,
+    conditions: dict | None = None,
+    attributes: dict | None = None,
+) -> Reward:
+    """Raises InvalidInput for conditions campaigns.redemption does not understand."""
+    errors = conditions_problems(type, conditions or {})
+    if errors:
+        raise InvalidInput(errors)
+    return Reward.objects.create(
+        brand=brand_or_none(brand_id),
+        name=name,
+        type=type,
+        decimals=decimals,
+        conditions=conditions or {},
+        attributes=attributes or {},
+    )
+
+
+def reward_update(
+    *,
+    reward_id,
+    name: str = UNSET,
+    conditions: dict = UNSET,
+    attributes: dict = UNSET,
+    type: str = UNSET,
+    decimals: int = UNSET,
+    brand_id: str | None = UNSET,
+) -> Reward:
+    """Name, conditions and attributes; type, decimals and brand are fixed (InvalidInput if
+    they are sent with another value)."""
+    fields = given(
+        name=name, conditions=conditions, attributes=attributes, type=type, decimals=decimals, brand_id=brand_id
+    )
+    reward = get_or_404(Reward, reward_id, "reward")
+    fixed = {k for k in ("type", "decimals", "brand_id") if k in fields and fields[k] != getattr(reward, k)}
+    if fixed:
+        raise InvalidInput({k: "cannot change once the reward exists" for k in sorted(fixed)})
+    if "conditions" in fields:
+        errors = conditions_problems(reward.type, fields["conditions"])
+        if errors:
+            raise InvalidInput(errors)
+    save_fields(reward, {k: v for k, v in fields.items() if k in ("name", "conditions", "attributes")})
+    return reward
+
+
+def reward_delete(*, reward_id) -> None:
+    reward = get_or_404(Reward, reward_id, "reward")
+    if any(
+        str(e.get("reward_id")) == str(reward.pk)
+        for c in Campaign.objects.only("rules")
+        for r in c.rules
+        for e in r.get("effects", [])
+    ):
+        raise Conflict("the reward is granted by a campaign", code="in_use")
+    delete_unless_used(reward, "the reward")
+
+
+# ---- tiers ----------------------------------------------------------------------------------------
+
+
+def tier_condition_errors(conditions) -> dict[str, str]:
+    """Tiers read the customer only (after the event), never their own tier."""
+    return validate_conditions(
+        conditions,
+        "entry_conditions",
+        scope=" (tiers use customer.* fields)",
+        allowed=lambda name: str(name).startswith("customer.") and name != "customer.tier_level",
+    )
+
+
+def tier_create(*, name: str, level: int, entry_conditions: list | None = None) -> Tier:
+    """Raises InvalidInput (conditions), Conflict (level taken)."""
+    entry_conditions = [] if entry_conditions is None else entry_conditions
+    errors = tier_condition_errors(entry_conditions)
+    if errors:
+        raise InvalidInput(errors)
+    return create_unique(
+        Tier,
+        f"a tier of level {level} exists",
+        "tier_level_taken",
+        name=name,
+        level=level,
+        entry_conditions=entry_conditions,
+    )
+
+
+def tier_update(*, tier_id, name: str = UNSET, level: int = UNSET, entry_conditions: list = UNSET) -> Tier:
+    """Edit a tier (not a customer's tier: that is the engine's). Raises InvalidInput, Conflict."""
+    fields = given(name=name, level=level, entry_conditions=entry_conditions)
+    tier = get_or_404(Tier, tier_id, "tier")
+    if "entry_conditions" in fields:
+        errors = tier_condition_errors(fields["entry_conditions"])
+        if errors:
+            raise InvalidInput(errors)
+    if "level" in fields and tier.level == 1 and fields["level"] != 1:
+        raise InvalidInput({"level": "the base tier stays at level 1"})
+    try:
+        with transaction.atomic():
+            save_fields(tier, fields)
+    except IntegrityError as exc:
+        raise Conflict(f"a tier of level {fields.get('level')} exists", code="tier_level_taken") from exc
+    return tier
+
+
+def tier_delete(*, tier_id) -> None:
+    tier = get_or_404(Tier, tier_id, "tier")
+    if tier.level == 1:
+        raise Conflict("the base tier cannot be deleted", code="in_use")
+    if any(
+        str(e.get("tier_id")) == str(tier.pk)
+        for c in Campaign.objects.only("rules")
+        for r in c.rules
+        for e in r.get("effects", [])
+    ):
+        raise Conflict("a campaign effect is limited to this tier", code="in_use")
+    delete_unless_used(tier, "the tier")
+
+
+# ---- event types ------------------------------------------------------------------------------------
+
+
+def event_type_create(*, name: str, tracking_only: bool = False) -> EventType:
+    return create_unique(
+        EventType, f"event type {name!r} exists", "event_type_exists", name=name, tracking_only=tracking_only
+    )
+
+
+def event_type_update(*, name: str, tracking_only: bool) -> EventType:
+    event_type = get_or_404(EventType, name, "event type")
+    if event_type.built_in and tracking_only:
+        raise InvalidInput({"tracking_only": "built-in event types are loyalty types"})
+    if tracking_only and Campaign.objects.filter(trigger=event_type).exists():
+        raise Conflict(f"campaigns are triggered by {name}; it cannot become tracking-only", code="in_use")
+    save_fields(event_type, {"tracking_only": tracking_only})
+    return event_type
+
+
+def event_type_delete(*, name: str) -> None:
+    event_type = get_or_404(EventType, name, "event type")
+    if event_type.built_in:
+        raise Conflict("built-in event types cannot be deleted", code="in_use")
+    delete_unless_used(event_type, "the event type")
+
+
+# ---- API keys -------------------------------------------------------------------------------------------
+
+
+def api_key_create(*, name: str, brand_ids: list[str] | None = None) -> tuple[ApiKey, str]:
+    """Create a key; the raw key is returned once and never stored."""
+    with transaction.atomic():
+        key, raw = ApiKey.generate(name=name)
+        if brand_ids:
+            key.brands.set([brand_or_none(b) for b in brand_ids])
+    return key, raw

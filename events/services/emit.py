@@ -1,0 +1,284 @@
+"""Emitting events: synchronously (`event_emit`), queued for a worker (`event_enqueue`, then
+`event_process_queued`), and late for a held event that expired although the shop fulfilled
+it (`event_fulfill_expired`).
+
+    (new) --emit--> RESOLVED | PENDING (held, `fulfilled: false`) | FAILED (422, nothing moved)
+    (new) --?async=true--> PENDING (queued) --worker--> PROCESSING --> RESOLVED | PENDING (held) | FAILED
+
+Invariants: each emit is one transaction (its ledger rows, lines, totals, metrics, budgets and
+the event row, or none); a refused redemption stores the event FAILED with nothing moved; the
+partial unique index on (brand, type, purchase_id) of live events refuses a duplicate purchase,
+whatever credential or retry sent it.
+
+Lock order: emit has no event row to lock yet: it locks the wallet (`wallet_ledger`), then the
+budgeted campaigns' rows by id, and inserts the event last. The worker locks the queued event
+first, then the wallet.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from campaigns import cache as programme_cache
+from campaigns.engine import evaluate
+from campaigns.models import Brand, EventType
+from core.exceptions import BusinessRuleError, Conflict, InsufficientBalance, InvalidInput, InvalidTransition, NotFound
+from core.json import jsonable
+from events.models import Event
+from events.redemptions import placements_check, redemptions_asked
+from events.rewarding import campaigns_within_limits, customer_tier_recompute, event_facts, grants_within_budgets
+from events.selectors import event_get
+from events.services.outcome import event_metrics_apply, event_result, unique
+from events.status import Source, event_transition
+from wallets.ledger import wallet_ledger
+from wallets.models import Customer
+from wallets.services import Redemption, wallet_accumulate, wallet_redeem
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+Status = Event.Status
+
+
+def event_emit(*, payload: dict, source: Source = Source.API, actor: AbstractBaseUser | None = None) -> Event:
+    """Apply one event synchronously and return it (RESOLVED or held PENDING).
+
+    `payload` is the validated emit body (Decimals, aware datetimes). Raises NotFound (brand,
+    customer), InvalidInput (event type, reward), Conflict `duplicate_purchase`, and
+    InsufficientBalance / BusinessRuleError after storing the event as FAILED.
+    """
+    event, event_type, redemptions = _prepare(payload)
+    _apply_or_fail(event, event_type, payload, redemptions, source=source, actor=actor)
+    return event
+
+
+def event_fulfill_expired(*, event_id, source: Source = Source.COMMAND, actor: AbstractBaseUser | None = None) -> Event:
+    """Apply late an EXPIRED held event (the shop fulfilled it after the window): a new RESOLVED
+    event with the same payload, issued at the original time and linked by `replaces`; its
+    redemptions are taken again from what the wallet holds now. EXPIRED stays terminal; the
+    unique link makes a second run a Conflict. Raises NotFound, InvalidTransition (not EXPIRED),
+    Conflict (already applied), and what event_emit raises (InsufficientBalance stores FAILED)."""
+    original = event_get(event_id=event_id)
+    if original.status != Status.EXPIRED:
+        raise InvalidTransition(action="fulfill an expired", status=original.status)
+    if Event.objects.filter(replaces=original).exclude(status=Status.FAILED).exists():
+        raise Conflict(f"event {original.pk} was already fulfilled late", code="already_fulfilled")
+    payload = _stored_payload(original)
+    payload["fulfilled"] = True
+    payload.pop("reserve", None)
+    event, event_type, redemptions = _prepare(payload)
+    event.replaces = original
+    Event.objects.filter(replaces=original, status=Status.FAILED).update(replaces=None)  # an earlier failed try
+    _apply_or_fail(event, event_type, payload, redemptions, source=source, actor=actor)
+    return event
+
+
+def event_enqueue(*, payload: dict, source: Source = Source.API, actor: AbstractBaseUser | None = None) -> Event:
+    """`?async=true`: check the references, store the event PENDING and queued, and queue its
+    processing for a Celery worker once the transaction commits. The purchase id is claimed now
+    (a duplicate is refused at once). Raises what event_emit raises before applying."""
+    event, _event_type, _redemptions = _prepare(payload)
+    try:
+        with transaction.atomic():
+            event_transition(
+                event,
+                Status.PENDING,
+                at=timezone.now(),
+                source=source,
+                actor=actor,
+                reason="queued",
+                insert=True,
+                changes={"queued": True, "queue_message_id": str(uuid.uuid4())},
+            )
+            transaction.on_commit(lambda: send_process(event))
+    except IntegrityError as exc:
+        _raise_duplicate(event, exc)
+    return event
+
+
+def send_process(event: Event) -> None:
+    """Send the worker's task for a queued event (its task id is the queue message id)."""
+    from events.tasks import process_event
+
+    process_event.apply_async(args=[str(event.pk)], task_id=event.queue_message_id)
+
+
+def event_process_queued(*, event_id) -> Event | None:
+    """The worker's half of `?async=true`: apply a queued event exactly once, under its row lock
+    (lock order: event, then wallet). Safe to run twice: a redelivered task finds the event no
+    longer queued and does nothing. A refused event is stored FAILED (its reason kept)."""
+    with transaction.atomic():
+        event = Event.objects.select_for_update().filter(pk=event_id, queued=True, status=Status.PENDING).first()
+        if event is None:
+            return None
+        now = timezone.now()
+        event_transition(event, Status.PROCESSING, at=now, source=Source.TASK, changes={"queued": False})
+        payload = _stored_payload(event)
+        try:
+            with transaction.atomic():
+                redemptions = redemptions_asked(payload)
+                if not event.fulfilled:
+                    event.reservation_expires_at = event.issued_at + timedelta(days=event.reserve)
+                _apply(event, event.type, payload, redemptions, now=now, insert=False, source=Source.TASK, actor=None)
+        except (InsufficientBalance, BusinessRuleError, InvalidInput) as exc:
+            _store_failed(event, exc, now, Source.TASK, None, insert=False)
+    return event
+
+
+def _stored_payload(event: Event) -> dict:
+    """An event's stored payload as a validated one (Decimals, its issued_at)."""
+    payload = json.loads(json.dumps(event.data), parse_float=Decimal)
+    payload["issued_at"] = event.issued_at
+    return payload
+
+
+def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
+    """Resolve the references of an emit body and build the (unsaved, status-less) event."""
+    brand = Brand.objects.filter(pk=payload["brand_id"]).first()
+    if brand is None:
+        raise NotFound(f"brand {payload['brand_id']!r} not found", code="brand_not_found")
+    if not Customer.objects.filter(pk=payload["customer_id"]).exists():
+        raise NotFound(f"customer {payload['customer_id']!r} not found", code="customer_not_found")
+    event_type = EventType.objects.filter(pk=payload["type"]).first()
+    if event_type is None:
+        raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
+    redemptions = redemptions_asked(payload)
+    if event_type.tracking_only and redemptions:
+        raise InvalidInput({"redeem": f"{event_type.pk} is a tracking-only event type: it cannot redeem"})
+    issued_at = payload.get("issued_at") or timezone.now()
+    hold = payload.get("fulfilled", True) is False
+    reserve = payload.get("reserve") or 1
+    event = Event(
+        id=uuid.uuid4(),
+        customer_id=payload["customer_id"],
+        brand=brand,
+        type=event_type,
+        fulfilled=not hold,
+        reserve=reserve,
+        purchase_id=(payload.get("order") or {}).get("purchase_id"),
+        platform=payload.get("platform") or "",
+        data=jsonable(payload),
+        issued_at=issued_at,
+        reservation_expires_at=issued_at + timedelta(days=reserve) if hold else None,
+    )
+    return event, event_type, redemptions
+
+
+def _apply_or_fail(event, event_type, payload, redemptions, *, source, actor) -> None:
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            _apply(event, event_type, payload, redemptions, now=now, insert=True, source=source, actor=actor)
+    except IntegrityError as exc:
+        _raise_duplicate(event, exc)
+    except (InsufficientBalance, BusinessRuleError) as exc:
+        _store_failed(event, exc, now, source, actor, insert=True)
+        exc.extra["event_id"] = str(event.pk)
+        raise
+
+
+def _apply(
+    event: Event,
+    event_type: EventType,
+    payload: dict,
+    redemptions: list[Redemption],
+    *,
+    now,
+    insert: bool,
+    source: Source,
+    actor,
+) -> None:
+    """Evaluate the campaigns, move the money, count the metrics, store the event, move the tier."""
+    placements_check(redemptions, payload)
+    hold = not event.fulfilled
+    with wallet_ledger(customer_id=event.customer_id, event_id=event.id, now=now) as ledger:
+        customer = Customer.objects.only("id", "tags", "registration_date", "tier_id").get(pk=event.customer_id)
+        version = programme_cache.current_version()
+        grants = []
+        if not event_type.tracking_only:
+            campaigns, decimals = programme_cache.running_campaigns(
+                brand_id=event.brand_id, trigger=event_type.pk, at=event.issued_at, version=version
+            )
+            campaigns = campaigns_within_limits(
+                campaigns, wallet=ledger.wallet, customer_id=event.customer_id, at=event.issued_at
+            )
+            if campaigns:
+                facts = event_facts(
+                    event_type=event_type.pk, payload=payload, customer=customer, version=version, at=event.issued_at
+                )
+                grants = grants_within_budgets(evaluate(campaigns, facts, decimals), campaigns, decimals)
+        ledger.load_rewards({g.reward_id for g in grants} | {r.reward_id for r in redemptions})
+        # Redemptions are judged against the balance before this event: before its own grants
+        # exist, and before they pay any debt.
+        taken = wallet_redeem(ledger=ledger, redemptions=redemptions, hold=hold)
+        lines = wallet_accumulate(
+            ledger=ledger,
+            grants=grants,
+            hold=hold,
+            issued_at=event.issued_at,
+            brand_id=event.brand_id,
+            reservation_expires_at=event.reservation_expires_at,
+        )
+    if not hold:
+        event_metrics_apply(event, payload, sign=1)
+    changes = {
+        "rewarding_campaigns": unique([{"campaign_id": str(g.campaign_id), "rule_id": g.rule_id} for g in grants]),
+        "result": event_result(event, ledger.wallet.pk, accumulations=lines, redemptions=taken, now=now),
+        "reservation_expires_at": event.reservation_expires_at,
+    }
+    event_transition(
+        event,
+        Status.PENDING if hold else Status.RESOLVED,
+        at=now,
+        source=source,
+        actor=actor,
+        insert=insert,
+        changes=changes,
+    )
+    if not hold:
+        customer_tier_recompute(customer=customer, event=event, now=now, version=version, upgrade_only=True)
+
+
+def _raise_duplicate(event: Event, exc: IntegrityError):
+    existing = None
+    if event.purchase_id:
+        existing = Event.objects.filter(
+            brand_id=event.brand_id, type_id=event.type_id, purchase_id=event.purchase_id, status__in=Event.LIVE
+        ).first()
+    if existing is None:
+        raise exc
+    raise Conflict(
+        f"a live event for purchase {event.purchase_id!r} exists",
+        code="duplicate_purchase",
+        event_id=str(existing.pk),
+    ) from None
+
+
+def _store_failed(event: Event, exc, now, source: Source, actor, *, insert: bool) -> None:
+    reason = str(exc.details)
+    with transaction.atomic():
+        event_transition(
+            event,
+            Status.FAILED,
+            at=now,
+            source=source,
+            actor=actor,
+            reason=reason,
+            insert=insert,
+            changes={
+                "reservation_expires_at": None,
+                "resolved_at": None,
+                "queued": False,
+                "reason": reason,
+                "error_code": exc.code,
+                "result": {},
+                "rewarding_campaigns": [],
+            },
+        )

@@ -1,0 +1,81 @@
+"""What an event leaves behind besides ledger rows: the ledger block its undoing runs in, its
+`result` (the lines it credited, what it redeemed, the wallet and customer after it) and its
+metrics. Shared by every event service; none of these commits on its own."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from datetime import datetime
+from decimal import Decimal
+
+from core.clock import month_of, month_shift, month_start
+from core.json import jsonable
+from events.models import Event
+from events.serializers import EventResultOut
+from wallets.ledger import Ledger, wallet_ledger
+from wallets.selectors import customer_metrics, wallet_view
+from wallets.services import metrics_apply
+
+Status = Event.Status
+ZERO = Decimal(0)
+
+
+def event_ledger(event: Event, now: datetime) -> AbstractContextManager[Ledger]:
+    """`with event_ledger(event, now) as ledger:` locks the event's wallet (after the event),
+    preloads every reward the event moved, and writes on a clean exit."""
+    return wallet_ledger(customer_id=event.customer_id, event_id=event.id, now=now, event_rewards=True)
+
+
+def event_result(event: Event, wallet_id, *, accumulations, redemptions: list, now: datetime) -> dict:
+    """The stored `result`, rendered by EventResultOut: the lines credited, what was redeemed,
+    the wallet's totals and the customer's lifetime metrics after the event."""
+    lifetime = customer_metrics(customer_id=event.customer_id, now=now)["lifetime"]
+    return jsonable(
+        EventResultOut(
+            {
+                "accumulations": accumulations,
+                "redemptions": redemptions,
+                "wallet": wallet_view(wallet_id=wallet_id, now=now, with_lines=False),
+                "customer": {"id": event.customer_id, "metrics": {"lifetime": lifetime}},
+            }
+        ).data
+    )
+
+
+def event_metrics_apply(event: Event, payload: dict, *, sign: int) -> None:
+    """Count (sign=1) or uncount (sign=-1) a RESOLVED event in its month's metrics. The caller
+    holds the customer's wallet lock."""
+    order = payload.get("order") or {}
+    spend = Decimal(str(order.get("value") or 0)) if event.type_id == "PURCHASE" else ZERO
+    month = month_of(event.issued_at)
+    last_visit = None
+    if sign < 0:
+        last_visit = (
+            Event.objects.filter(customer_id=event.customer_id, status=Status.RESOLVED)
+            .exclude(pk=event.pk)
+            .filter(issued_at__gte=month_start(month), issued_at__lt=month_start(month_shift(month, 1)))
+            .order_by("-issued_at")
+            .values_list("issued_at", flat=True)
+            .first()
+        )
+    metrics_apply(
+        customer_id=event.customer_id,
+        month=month,
+        event_type=event.type_id,
+        is_purchase=event.type_id == "PURCHASE",
+        spend=spend,
+        issued_at=event.issued_at,
+        sign=sign,
+        last_visit=last_visit,
+    )
+
+
+def unique(items: list[dict]) -> list[dict]:
+    """The items in order, without repeats."""
+    seen, out = set(), []
+    for item in items:
+        key = tuple(item.values())
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out

@@ -1,0 +1,174 @@
+"""What happens to an event after it was emitted, by hand or by API: fulfil, reverse, cancel.
+
+    PENDING (held) --fulfill--> RESOLVED     PENDING (held or queued) --reverse--> CANCELLED
+    RESOLVED --reverse--> REVERSED           anything else --> InvalidTransition (409, with the status)
+
+Invariants: each action is one transaction; the status is checked under the event's row lock,
+so of two racing actions the second sees the first's result and gets InvalidTransition; a
+reversed or cancelled event nets to zero on every balance, metric and budget (every row negates
+a stored amount, nothing is recomputed from today's rules).
+
+Lock order: the event row, then the wallet (`event_ledger`), then campaign budget rows by id.
+Deadlines are compared on the database's clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from core.clock import db_now
+from core.exceptions import InvalidInput, InvalidTransition, NotFound
+from events.models import Event
+from events.rewarding import budgets_give_back, customer_tier_recompute
+from events.services.outcome import event_ledger, event_metrics_apply, event_result
+from events.status import Source, event_transition
+from wallets.models import Customer, WalletLine
+from wallets.services import wallet_post_pending, wallet_release, wallet_reverse
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+Status = Event.Status
+
+
+def event_fulfill(*, event_id, source: Source = Source.API, actor: AbstractBaseUser | None = None) -> Event:
+    """Credit a held event: its pending lines become spendable, its reservations are consumed,
+    metrics are updated. Locks the event, then the wallet. Raises NotFound, InvalidTransition
+    (not a held PENDING event, still queued, or past its reservation deadline)."""
+    with transaction.atomic():
+        event, clock = _lock_event(event_id)
+        if event.queued:
+            raise InvalidTransition(
+                action="fulfill", status=event.status, details="the event is still queued for processing"
+            )
+        if event.status != Status.PENDING or event.fulfilled:
+            raise InvalidTransition(action="fulfill", status=event.status)
+        if event.reservation_expires_at and clock >= event.reservation_expires_at:
+            raise InvalidTransition(
+                action="fulfill",
+                status=event.status,
+                details=f"the reservation expired at {event.reservation_expires_at.isoformat()}; the event is due to expire",
+            )
+        now = timezone.now()
+        with event_ledger(event, now) as ledger:
+            wallet_post_pending(ledger=ledger)
+        event_metrics_apply(event, event.data, sign=1)
+        event_settle(
+            event, ledger.wallet.pk, Status.RESOLVED, at=now, source=source, actor=actor, changes={"fulfilled": True}
+        )
+        customer_tier_recompute(customer=_customer(event), event=event, now=now, upgrade_only=True)
+    return event
+
+
+def event_reverse(
+    *, event_id, reason: str, source: Source = Source.API, actor: AbstractBaseUser | None = None
+) -> Event:
+    """Undo an event: RESOLVED -> REVERSED (accumulations taken back, redemptions returned,
+    metrics restored) or PENDING -> CANCELLED (a held event's pending lines dropped and
+    reservations released; a queued one is simply never applied). Locks the event, then the
+    wallet. Raises InvalidInput (no reason), NotFound, InvalidTransition."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput({"reason": "a non-empty reason is required"})
+    with transaction.atomic():
+        event, _clock = _lock_event(event_id)
+        now = timezone.now()
+        if event.status == Status.PENDING and event.queued:
+            # nothing was applied yet: the worker will find it cancelled and do nothing
+            event_transition(
+                event,
+                Status.CANCELLED,
+                at=now,
+                source=source,
+                actor=actor,
+                reason=reason,
+                changes={"queued": False, "reason": reason},
+            )
+        elif event.status == Status.PENDING and not event.fulfilled:
+            event_release(
+                event,
+                drop_state=WalletLine.State.REVERSED,
+                to=Status.CANCELLED,
+                at=now,
+                source=source,
+                actor=actor,
+                reason=reason,
+            )
+        elif event.status == Status.RESOLVED:
+            with event_ledger(event, now) as ledger:
+                budgets_give_back(event_id=event.pk)
+                wallet_reverse(ledger=ledger)
+            event_metrics_apply(event, event.data, sign=-1)
+            event_settle(event, ledger.wallet.pk, Status.REVERSED, at=now, source=source, actor=actor, reason=reason)
+            customer_tier_recompute(customer=_customer(event), event=event, now=now, upgrade_only=False)
+        else:
+            raise InvalidTransition(action="reverse", status=event.status)
+    return event
+
+
+def event_release(
+    event: Event,
+    *,
+    drop_state: str,
+    to: str,
+    at: datetime,
+    source: Source,
+    actor: AbstractBaseUser | None = None,
+    reason: str,
+) -> None:
+    """A held event ends unfulfilled (CANCELLED or EXPIRED): its budget is given back, its
+    pending lines dropped (to `drop_state`) and its reservations returned. The caller holds the
+    event's row lock."""
+    with event_ledger(event, at) as ledger:
+        budgets_give_back(event_id=event.pk)
+        wallet_release(ledger=ledger, drop_state=drop_state)
+    event_settle(event, ledger.wallet.pk, to, at=at, source=source, actor=actor, reason=reason)
+
+
+def event_settle(
+    event: Event,
+    wallet_id,
+    to: str,
+    *,
+    at: datetime,
+    source: Source,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "",
+    changes: dict | None = None,
+) -> None:
+    """Move an applied event to `to` with its result brought up to date (its lines as they are
+    now, the wallet after the change)."""
+    accumulations = WalletLine.objects.filter(event_id=event.pk).order_by("id")
+    changes = {
+        **(changes or {}),
+        "result": event_result(
+            event, wallet_id, accumulations=accumulations, redemptions=event.result.get("redemptions", []), now=at
+        ),
+    }
+    if reason:
+        changes["reason"] = reason
+    event_transition(event, to, at=at, source=source, actor=actor, reason=reason, changes=changes)
+
+
+def _lock_event(event_id) -> tuple[Event, datetime]:
+    """Lock the event row and read the database clock in the same query."""
+    try:
+        event = Event.objects.select_for_update().annotate(db_now=Now()).get(pk=event_id)
+    except (Event.DoesNotExist, ValidationError, ValueError, TypeError):
+        raise NotFound(f"event {event_id} not found", code="event_not_found") from None
+    clock = event.db_now
+    if isinstance(clock, str):
+        clock = db_now()
+    if clock.tzinfo is None:
+        clock = timezone.make_aware(clock, timezone.utc)
+    return event, clock
+
+
+def _customer(event: Event) -> Customer:
+    return Customer.objects.only("id", "tags", "registration_date", "tier_id").get(pk=event.customer_id)
