@@ -3,10 +3,14 @@
 page is 50 rows."""
 
 import re
+from base64 import b64encode
+from urllib.parse import urlencode
 
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, CursorPagination
 from rest_framework.response import Response
+
+from core.exceptions import InvalidInput
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
@@ -83,6 +87,34 @@ class LedgerCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 500
 
+    def decode_cursor(self, request):
+        """The cursor this API gave out, or 400 `invalid_cursor` for any other text: a cursor is
+        accepted only if encoding what it decodes to gives it back (DRF answers 404 for some
+        tampered cursors and fails on others)."""
+        raw = request.query_params.get(self.cursor_query_param)
+        try:
+            cursor = super().decode_cursor(request)
+            canonical = cursor is None or self._encoded(cursor) == raw
+        except Exception:
+            canonical = False
+        if not canonical or (
+            cursor is not None and cursor.position is not None and not re.fullmatch(r"[0-9]{1,19}", cursor.position)
+        ):
+            raise InvalidInput("the cursor is not one this API gave out", code="invalid_cursor")
+        return cursor
+
+    @staticmethod
+    def _encoded(cursor) -> str:
+        """The text DRF's encode_cursor puts in the link for this cursor."""
+        tokens = {}
+        if cursor.offset != 0:
+            tokens["o"] = str(cursor.offset)
+        if cursor.reverse:
+            tokens["r"] = "1"
+        if cursor.position is not None:
+            tokens["p"] = cursor.position
+        return b64encode(urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
@@ -138,7 +170,8 @@ class LedgerCursorPagination(CursorPagination):
                 "in": "query",
                 "required": False,
                 "schema": {"type": "string"},
-                "description": "The `cursor` (or `previous_cursor`) of the page before. An invalid cursor answers 404.",
+                "description": "The `cursor` (or `previous_cursor`) of the page before. Any other text answers 400 "
+                "`invalid_cursor`.",
             },
             {
                 "name": self.page_size_query_param,

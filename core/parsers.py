@@ -1,6 +1,6 @@
 """A JSON parser for money: numbers become Decimal (never float), NaN and Infinity are refused
-naming where they stood, and no string anywhere in the body (keys included) may hold a NUL or a
-lone surrogate, which PostgreSQL cannot store."""
+naming where they stood, no string anywhere in the body (keys included) may hold a NUL or a
+lone surrogate, which PostgreSQL cannot store, and objects and arrays nest at most 32 levels."""
 
 import json
 from decimal import Decimal, InvalidOperation
@@ -26,6 +26,22 @@ def _parse_decimal(text: str) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"{text} is not a finite number")
     return value
+
+
+MAX_DEPTH = 32  # objects and arrays nested in one another, the body's own included
+
+
+def too_deep(value, limit: int = MAX_DEPTH) -> bool:
+    """Whether objects and arrays nest more than `limit` levels (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def find_bad_value(value, path: str = "") -> tuple[str, str] | None:
@@ -70,8 +86,12 @@ class StrictJSONParser(JSONParser):
             return {}
         try:
             data = json.loads(raw.decode("utf-8"), parse_float=_parse_decimal, parse_constant=_refuse_constant)
+        except RecursionError:
+            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise ParseError(f"JSON parse error: {exc}") from exc
+        if too_deep(data):
+            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels")
         bad = find_bad_value(data)
         if bad:
             raise ParseError(f"{bad[0]}: {bad[1]}")

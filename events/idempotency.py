@@ -36,7 +36,7 @@ class _Discard(Exception):
 def _body_hash(raw: bytes) -> str:
     try:  # the same JSON document, whatever its spacing or key order, is the same body
         canonical = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (or too deep): the API's parser answers the 400
         canonical = raw
     return hashlib.sha256(canonical).hexdigest()
 

@@ -5,10 +5,11 @@ refusal stores the event FAILED) and by the redeem preview (which writes nothing
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from campaigns.models import Reward
 from campaigns.redemption import redemption_problem
+from core.amounts import quantum
 from core.exceptions import BusinessRuleError, InvalidInput
 from wallets.services import Redemption
 
@@ -17,7 +18,8 @@ PRODUCT_PLACE = re.compile(r"^order\.products\[(\d+)\]")
 
 def redemptions_asked(payload: dict) -> list[Redemption]:
     """Every redemption the event asks for, with where it was asked (`redeem[0]`,
-    `order.products[1].redeem[0]`, ...). Unknown rewards are a 400 (nothing is stored)."""
+    `order.products[1].redeem[0]`, ...). Unknown rewards, and amounts finer than the reward's
+    decimals (half a star), are a 400 (nothing is stored)."""
     order = payload.get("order") or {}
     asked: list[tuple[str, dict]] = [(f"redeem[{i}]", item) for i, item in enumerate(payload.get("redeem") or [])]
     asked += [(f"order.redeem[{i}]", item) for i, item in enumerate(order.get("redeem") or [])]
@@ -33,10 +35,13 @@ def redemptions_asked(payload: dict) -> list[Redemption]:
         reward = rewards.get(str(item["id"]))
         if reward is None:
             raise InvalidInput({f"{place}.id": f"unknown reward {str(item['id'])!r}"})
+        amount = Decimal(str(item["amount"]))
+        if amount != amount.quantize(quantum(reward.decimals), rounding=ROUND_DOWN):
+            raise InvalidInput({f"{place}.amount": f"at most {reward.decimals} decimal places for this reward"})
         out.append(
             Redemption(
                 reward_id=str(reward.pk),
-                amount=Decimal(str(item["amount"])),
+                amount=amount,
                 place=place,
                 reward_type=reward.type,
                 conditions=reward.conditions or {},

@@ -68,6 +68,9 @@ def api(client, api_key):
         def patch(self, path, body=None, **extra):
             return self._call("patch", path, body, **extra)
 
+        def put(self, path, body=None, **extra):
+            return self._call("put", path, body, **extra)
+
     return Api(api_key)
 
 

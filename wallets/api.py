@@ -110,7 +110,10 @@ class TransactionFilter(django_filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(
         summary="The programme-wide ledger (cursor-paged, newest first)",
-        responses={200: TransactionOut(many=True), 404: refusal("An invalid `cursor` (`not_found`).")},
+        responses={
+            200: TransactionOut(many=True),
+            400: refusal("`invalid_cursor` (a cursor this API did not give out), or an invalid filter or limit."),
+        },
     )
 )
 class TransactionViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -19,6 +19,7 @@ them commits on its own.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,13 +31,26 @@ from django.db.models import F, Q, QuerySet, Sum
 from campaigns.engine import Grant, expiration_date
 from campaigns.models import Tier
 from core.amounts import exact
-from core.exceptions import Conflict, InsufficientBalance, NotFound
+from core.exceptions import Conflict, InsufficientBalance, InvalidInput, NotFound
 from core.unset import UNSET, given
 from wallets.ledger import ZERO, Ledger, lines_by_id, wallet_ledger, wallet_lock
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
 
 T = Transaction.Type
 S = WalletLine.State
+
+
+def customer_id_problem(customer_id: str) -> str | None:
+    """Why a customer id could not be read back in a URL (`/customers/{id}`), or None: a `/`
+    ends the path segment, control characters do not survive a URL, `.` and `..` are rewritten
+    by every HTTP client."""
+    if "/" in customer_id:
+        return "must not contain '/'"
+    if any(unicodedata.category(char) == "Cc" for char in customer_id):
+        return "must not contain control characters"
+    if customer_id in (".", ".."):
+        return "must not be '.' or '..'"
+    return None
 
 
 def customer_register(
@@ -49,7 +63,11 @@ def customer_register(
     metadata: dict | None = None,
     registration_date: datetime | None = None,
 ) -> Customer:
-    """Create a customer in the base tier and its one wallet together. Raises Conflict if the id is taken."""
+    """Create a customer in the base tier and its one wallet together. Raises InvalidInput for an
+    id that could not be read back, Conflict if the id is taken."""
+    problem = customer_id_problem(id)
+    if problem:
+        raise InvalidInput({"id": problem})
     base = Tier.objects.order_by("level").first()
     if base is None:  # created by the migrations; without it no customer can be registered
         raise RuntimeError("no base tier (level 1): run the migrations")

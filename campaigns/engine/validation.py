@@ -36,8 +36,8 @@ def condition_problem(ftype: str, operator: str, value: Any) -> str | None:
     if operator == "exists":
         return None if isinstance(value, bool) else "operator exists needs true or false"
     if operator in ("in", "not_in"):
-        if not isinstance(value, list) or not value or len(value) > 1000:
-            return f"operator {operator} needs a non-empty list (at most 1000 values)"
+        if not isinstance(value, list) or not value or len(value) > MAX_VALUES:
+            return f"operator {operator} needs a non-empty list (at most {MAX_VALUES} values)"
         return next((p for p in (_scalar_problem(ftype, v) for v in value) if p), None)
     if operator == "between":
         if ftype == STRING:
@@ -67,6 +67,15 @@ def condition_problem(ftype: str, operator: str, value: Any) -> str | None:
     return _scalar_problem(ftype, value)
 
 
+# The work one campaign can make each event do is bounded (README "Campaign rules"): rules per
+# campaign, groups per rule, conditions per group, effects per rule, values of in / not_in.
+MAX_RULES = 100
+MAX_GROUPS = 20
+MAX_CONDITIONS = 20
+MAX_EFFECTS = 10
+MAX_VALUES = 1000
+
+
 def validate_conditions(
     groups: Any, where: str, *, allowed: Callable[[str], bool] | None = None, scope: str = ""
 ) -> dict[str, str]:
@@ -74,8 +83,13 @@ def validate_conditions(
     none. `allowed` narrows the fields (e.g. tiers only read customer.*), `scope` says how."""
     if not isinstance(groups, list) or not all(isinstance(g, list) and g for g in groups):
         return {where: "must be a list of non-empty groups (lists) of conditions"}
+    if len(groups) > MAX_GROUPS:
+        return {where: f"at most {MAX_GROUPS} groups of conditions"}
     errors: dict[str, str] = {}
     for g_index, group in enumerate(groups):
+        if len(group) > MAX_CONDITIONS:
+            errors[f"{where}[{g_index}]"] = f"at most {MAX_CONDITIONS} conditions in a group"
+            continue
         for c_index, cond in enumerate(group):
             cwhere = f"{where}[{g_index}][{c_index}]"
             if not isinstance(cond, dict) or set(cond) != {"field", "operator", "value"}:
@@ -106,8 +120,8 @@ def validate_rules(rules: Any, reward_ids: set[str], tier_ids: set[str] | None =
     errors: dict[str, str] = {}
     if not isinstance(rules, list):
         return {"rules": "must be a list of rules"}
-    if len(rules) > 100:
-        return {"rules": "at most 100 rules"}
+    if len(rules) > MAX_RULES:
+        return {"rules": f"at most {MAX_RULES} rules"}
     for r_index, rule in enumerate(rules):
         where = f"rules[{r_index}]"
         if not isinstance(rule, dict):
@@ -122,6 +136,9 @@ def validate_rules(rules: Any, reward_ids: set[str], tier_ids: set[str] | None =
         effects = rule.get("effects")
         if not isinstance(effects, list) or not effects:
             errors[f"{where}.effects"] = "must be a non-empty list of effects"
+            continue
+        if len(effects) > MAX_EFFECTS:
+            errors[f"{where}.effects"] = f"at most {MAX_EFFECTS} effects in a rule"
             continue
         for e_index, effect in enumerate(effects):
             errors.update(_validate_effect(effect, f"{where}.effects[{e_index}]", reward_ids, tier_ids))
