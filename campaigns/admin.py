@@ -34,7 +34,8 @@ class CampaignAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ("name", "lookup", "is_active", "last_used_at", "created_at")
+    list_display = ("name", "lookup", "is_unrestricted", "is_active", "last_used_at", "created_at")
+    list_filter = ("is_unrestricted", "is_active")
     readonly_fields = ("lookup", "key_hash", "last_used_at")
     filter_horizontal = ("brands",)
 

@@ -51,13 +51,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 def allowed_brands(request) -> set[str] | None:
-    """The brand ids the request's key may use, or None for a key without restriction."""
+    """The brand ids the request's key may use (maybe none), or None for an unrestricted key."""
     key = getattr(request, "auth", None)
     if not isinstance(key, ApiKey):
         return None
+    if key.is_unrestricted:
+        return None
     if not hasattr(key, "_brand_ids"):
-        ids = set(key.brands.values_list("pk", flat=True))
-        key._brand_ids = ids or None
+        key._brand_ids = set(key.brands.values_list("pk", flat=True))  # empty: no brand at all
     return key._brand_ids
 
 

@@ -191,6 +191,10 @@ class ApiKey(TimeStampedModel):
     lookup = models.CharField(max_length=16, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
     brands = models.ManyToManyField(Brand, blank=True, related_name="api_keys")
+    # Explicit: a restricted key that loses its last brand (deleted, or unticked) uses no brand.
+    is_unrestricted = models.BooleanField(
+        "unrestricted", default=False, help_text="May use every brand. Otherwise only the brands ticked below."
+    )
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -207,10 +211,10 @@ class ApiKey(TimeStampedModel):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     @classmethod
-    def generate(cls, *, name: str) -> tuple["ApiKey", str]:
+    def generate(cls, *, name: str, unrestricted: bool) -> tuple["ApiKey", str]:
         lookup = secrets.token_hex(6)
         raw = f"{cls.PREFIX}{lookup}.{secrets.token_urlsafe(32)}"
-        key = cls.objects.create(name=name, lookup=lookup, key_hash=cls.hash(raw))
+        key = cls.objects.create(name=name, lookup=lookup, key_hash=cls.hash(raw), is_unrestricted=unrestricted)
         return key, raw
 
     @classmethod

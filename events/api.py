@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.auth import allowed_brands, check_brand
+from core.exceptions import NotFound
 from core.filters import UTCDateTimeFilter
 from core.schema import refusal
 from core.serializers import (
@@ -147,8 +148,12 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         return self.queryset if allowed is None else self.queryset.filter(brand_id__in=allowed)
 
     def _check_event(self, pk) -> Event:
+        """The event, if the key may see its brand: another brand's event answers exactly what
+        an unknown id answers (404 `event_not_found`), never a 403 that confirms it exists."""
         event = selectors.event_get(event_id=pk)
-        check_brand(self.request, event.brand_id)
+        allowed = allowed_brands(self.request)
+        if allowed is not None and event.brand_id not in allowed:
+            raise NotFound(f"event {pk} not found", code="event_not_found")
         return event
 
     def get_serializer(self, *args, **kwargs):

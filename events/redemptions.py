@@ -18,8 +18,9 @@ PRODUCT_PLACE = re.compile(r"^order\.products\[(\d+)\]")
 
 def redemptions_asked(payload: dict) -> list[Redemption]:
     """Every redemption the event asks for, with where it was asked (`redeem[0]`,
-    `order.products[1].redeem[0]`, ...). Unknown rewards, and amounts finer than the reward's
-    decimals (half a star), are a 400 (nothing is stored)."""
+    `order.products[1].redeem[0]`, ...). Unknown rewards, another brand's rewards (a brand's
+    rewards are spent only at that brand; global ones anywhere), and amounts finer than the
+    reward's decimals (half a star), are a 400 (nothing is stored)."""
     order = payload.get("order") or {}
     asked: list[tuple[str, dict]] = [(f"redeem[{i}]", item) for i, item in enumerate(payload.get("redeem") or [])]
     asked += [(f"order.redeem[{i}]", item) for i, item in enumerate(order.get("redeem") or [])]
@@ -35,6 +36,8 @@ def redemptions_asked(payload: dict) -> list[Redemption]:
         reward = rewards.get(str(item["id"]))
         if reward is None:
             raise InvalidInput({f"{place}.id": f"unknown reward {str(item['id'])!r}"})
+        if reward.brand_id is not None and reward.brand_id != payload["brand_id"]:
+            raise InvalidInput({f"{place}.id": "the reward belongs to another brand"})
         amount = Decimal(str(item["amount"]))
         if amount != amount.quantize(quantum(reward.decimals), rounding=ROUND_DOWN):
             raise InvalidInput({f"{place}.amount": f"at most {reward.decimals} decimal places for this reward"})

@@ -23,7 +23,8 @@ def two_brands(brand, customer):
     return client, mine_event, other_event, mine_reward, other_reward
 
 
-def test_restricted_key_gets_403_for_another_brands_events(two_brands):
+def test_restricted_key_cannot_see_or_act_on_another_brands_events(two_brands):
+    """Another brand's event answers like an unknown one (404), never a 403 that confirms it."""
     client, mine, other, *_ = two_brands
     assert client.get(f"/api/v1/behavior/events/{mine.pk}").status_code == 200
     for call in (
@@ -32,6 +33,16 @@ def test_restricted_key_gets_403_for_another_brands_events(two_brands):
         lambda: client.post(
             f"/api/v1/behavior/events/{other.pk}/reverse", {"reason": "x"}, content_type="application/json"
         ),
+    ):
+        r = call()
+        assert r.status_code == 404 and r.json()["error"] == "event_not_found"
+    other.refresh_from_db()
+    assert other.status == "RESOLVED"
+
+
+def test_restricted_key_gets_403_for_using_another_brand(two_brands):
+    client, *_ = two_brands
+    for call in (
         lambda: client.post(
             "/api/v1/behavior/events",
             {"customer_id": "cust-1", "brand_id": "0002", "type": "PURCHASE", "order": {"value": 10}},
@@ -44,8 +55,6 @@ def test_restricted_key_gets_403_for_another_brands_events(two_brands):
     ):
         r = call()
         assert r.status_code == 403 and r.json()["error"] == "permission_denied"
-    other.refresh_from_db()
-    assert other.status == "RESOLVED"
 
 
 def test_restricted_key_lists_only_its_brands_data(two_brands):

@@ -184,9 +184,10 @@ def event_type_delete(*, name: str) -> None:
 
 
 def api_key_create(*, name: str, brand_ids: list[str] | None = None) -> tuple[ApiKey, str]:
-    """Create a key; the raw key is returned once and never stored."""
+    """Create a key: unrestricted without `brand_ids`, else restricted to those brands (for good:
+    losing them leaves it able to use none). The raw key is returned once and never stored."""
     with transaction.atomic():
-        key, raw = ApiKey.generate(name=name)
+        key, raw = ApiKey.generate(name=name, unrestricted=not brand_ids)
         if brand_ids:
             key.brands.set([brand_or_none(b) for b in brand_ids])
     return key, raw
