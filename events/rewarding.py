@@ -174,7 +174,7 @@ def customer_tier_recompute(
     tiers = programme_cache.tiers(version=version)
     if len(tiers) < 2:
         return
-    current = next(t for t in tiers if t.id == str(customer.tier_id))
+    current = next((t for t in tiers if t.id == str(customer.tier_id)), tiers[-1])  # a tier added mid-flight
     facts = EventFacts(
         event_type=event.type_id,
         payload={"issued_at": now},

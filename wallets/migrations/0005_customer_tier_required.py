@@ -5,10 +5,9 @@ from django.db import migrations, models
 
 
 def to_base(apps, schema_editor):
-    base = apps.get_model("campaigns", "Tier").objects.filter(level=1).first()
-    customers = apps.get_model("wallets", "Customer").objects.filter(tier__isnull=True)
-    if base is not None:
-        customers.update(tier=base)
+    base, _ = apps.get_model("campaigns", "Tier").objects.get_or_create(
+        level=1, defaults={"name": "Base", "entry_conditions": []})
+    apps.get_model("wallets", "Customer").objects.filter(tier__isnull=True).update(tier=base)
 
 
 class Migration(migrations.Migration):
