@@ -31,10 +31,14 @@ ZERO = Decimal(0)
 _THIS_EVENT = object()  # row(): the ledger's own event
 
 
-def wallet_lock(*, customer_id: str | None = None, wallet_id=None) -> Wallet:
-    """Lock and return a wallet row, by customer or by id (the lock every balance change holds)."""
-    wallets = Wallet.objects.select_for_update()
-    return wallets.get(customer_id=customer_id) if wallet_id is None else wallets.get(pk=wallet_id)
+def wallet_lock(*, customer_id: str | None = None, wallet_id=None, skip_locked: bool = False) -> Wallet | None:
+    """Lock and return a wallet row, by customer or by id (the lock every balance change holds);
+    with `skip_locked`, None when another transaction holds it."""
+    wallets = Wallet.objects.select_for_update(skip_locked=skip_locked)
+    wallets = wallets.filter(customer_id=customer_id) if wallet_id is None else wallets.filter(pk=wallet_id)
+    if skip_locked:
+        return wallets.first()
+    return wallets.get()
 
 
 def wallets_lock(*, customer_ids) -> list:
@@ -59,13 +63,19 @@ def wallet_ledger(
     event_id=None,
     reward_ids: Iterable = (),
     event_rewards: bool = False,
-) -> Iterator[Ledger]:
+    skip_locked: bool = False,
+) -> Iterator[Ledger | None]:
     """Lock the wallet (by customer or wallet id), preload the rewards (`reward_ids`, or with
     `event_rewards` every reward the event's lines and rows name), yield the Ledger, and write
-    everything it recorded on a clean exit. Raises RuntimeError outside a transaction."""
+    everything it recorded on a clean exit. With `skip_locked`, yields None (and writes nothing)
+    when another transaction holds the wallet. Raises RuntimeError outside a transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("wallet_ledger must run inside transaction.atomic()")
-    ledger = Ledger(wallet=wallet_lock(customer_id=customer_id, wallet_id=wallet_id), event_id=event_id, now=now)
+    wallet = wallet_lock(customer_id=customer_id, wallet_id=wallet_id, skip_locked=skip_locked)
+    if wallet is None:
+        yield None
+        return
+    ledger = Ledger(wallet=wallet, event_id=event_id, now=now)
     if event_rewards:
         touched = Q(pk__in=WalletLine.objects.filter(event_id=event_id).values("reward_id")) | Q(
             pk__in=Transaction.objects.filter(event_id=event_id).values("reward_id")

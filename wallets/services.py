@@ -358,16 +358,8 @@ def wallet_expire_due(*, now: datetime, batch_size: int = 200) -> int:
     another worker holds (they are picked up by the next run). Returns lines expired."""
     count = 0
     for wallet_id in wallet_ids_with_due_lines(now=now, limit=batch_size):
-        with transaction.atomic():
-            if (
-                Wallet.objects.select_for_update(skip_locked=True)
-                .filter(pk=wallet_id)
-                .values_list("pk", flat=True)
-                .first()
-                is None
-            ):
-                continue
-            with wallet_ledger(wallet_id=wallet_id, now=now) as ledger:
+        with transaction.atomic(), wallet_ledger(wallet_id=wallet_id, now=now, skip_locked=True) as ledger:
+            if ledger is not None:
                 count += wallet_expire_lines(ledger=ledger, now=now)
     return count
 

@@ -81,14 +81,19 @@ def reward_update(
     return reward
 
 
-def reward_delete(*, reward_id) -> None:
-    reward = get_or_404(Reward, reward_id, "reward")
-    if any(
-        str(e.get("reward_id")) == str(reward.pk)
+def _an_effect_names(key: str, pk) -> bool:
+    """Whether some campaign effect names this object (`reward_id` or `tier_id`)."""
+    return any(
+        str(e.get(key)) == str(pk)
         for c in Campaign.objects.only("rules")
         for r in c.rules
         for e in r.get("effects", [])
-    ):
+    )
+
+
+def reward_delete(*, reward_id) -> None:
+    reward = get_or_404(Reward, reward_id, "reward")
+    if _an_effect_names("reward_id", reward.pk):
         raise Conflict("the reward is granted by a campaign", code="in_use")
     delete_unless_used(reward, "the reward")
 
@@ -144,12 +149,7 @@ def tier_delete(*, tier_id) -> None:
     tier = get_or_404(Tier, tier_id, "tier")
     if tier.level == 1:
         raise Conflict("the base tier cannot be deleted", code="in_use")
-    if any(
-        str(e.get("tier_id")) == str(tier.pk)
-        for c in Campaign.objects.only("rules")
-        for r in c.rules
-        for e in r.get("effects", [])
-    ):
+    if _an_effect_names("tier_id", tier.pk):
         raise Conflict("a campaign effect is limited to this tier", code="in_use")
     delete_unless_used(tier, "the tier")
 
