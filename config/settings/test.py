@@ -8,3 +8,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+# The ledger refuses TRUNCATE on PostgreSQL (wallets migration 0006) unless the session says
+# `loyalty.allow_truncate = on`; the test runner's flush between transactional tests needs it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c loyalty.allow_truncate=on"  # noqa: F405
