@@ -9,6 +9,13 @@ PYTHON ?= python3
 
 .PHONY: run test lint requirements bench install migrate seed key clean
 
+# `make run` is a local development run (SQLite and the filesystem broker unless DATABASE_URL and
+# CELERY_BROKER_URL say otherwise): every step and all three processes (web, worker, beat) use the
+# local settings, named here, whatever DJANGO_SETTINGS_MODULE the shell has. Without it the
+# servers would use config.settings.production (docs/deployment.md).
+RUN_SETTINGS := config.settings.local
+RUN_ENV := DJANGO_SETTINGS_MODULE=$(RUN_SETTINGS)
+
 # requirements-dev.txt holds every package (runtime and dev) pinned with hashes, so pip installs
 # exactly the files that were compiled (hash-checking mode) or fails.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -18,23 +25,29 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-migrate: install
+# This installation's own secret key, made on the first run (random, mode 0600): the local
+# settings read it when DJANGO_SECRET_KEY is not set. Production takes DJANGO_SECRET_KEY only.
+var/secret_key: | install
+	$(PY) -c 'from config.settings.local import VAR_DIR, installation_secret_key as k; k(VAR_DIR / "secret_key")'
+
+migrate: install var/secret_key
 	mkdir -p var
-	$(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(PY) manage.py seed_demo
+	$(RUN_ENV) $(PY) manage.py seed_demo
 
 key: seed
-	@$(PY) manage.py create_api_key "make run $$(date +%Y-%m-%dT%H:%M:%S)" | tee var/last-api-key.txt
+	@$(RUN_ENV) $(PY) manage.py create_api_key "make run $$(date +%Y-%m-%dT%H:%M:%S)" | tee var/last-api-key.txt
 
 ## make run: set everything up and run web server, Celery worker and beat (SQLite + filesystem broker by default)
 run: key
-	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(RUN_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	@echo "Serving on http://$(HOST):$(PORT)/ (API /api/v1/, admin /admin/, docs /api/docs/)."
 	@echo "API key: $$(tail -n 1 var/last-api-key.txt)   (also in var/last-api-key.txt)"
 	@echo "Admin user: $(PY) manage.py createsuperuser"
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
+	@echo "Settings: $(RUN_SETTINGS) (web, worker and beat)."
+	$(RUN_ENV) HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 ## make test: the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise)
 test: install

@@ -11,9 +11,11 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-local-key-change-me")
+# No default key: production refuses to start without a real one (production.py), local
+# settings keep this installation's own random key under var/ (local.py), tests use a fixed one.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -25,6 +27,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files: the docs load nothing from elsewhere
     "django_celery_beat",
     "core",
     "campaigns",
@@ -130,6 +133,13 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # /api/docs/ and /api/redoc/ are served from the app's own static files (no CDN, work offline);
+    # Swagger UI never sends the schema to the public online validator. Who may read them:
+    # LOYALTY_PUBLIC_API_DOCS (config/urls.py).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # core/schema.py: tags and operation ids without the
     # /api/v1 prefix, Masivo's paths without a trailing slash, the patch serializers as declared.
     "SCHEMA_PATH_PREFIX": r"/api/v1",
@@ -176,6 +186,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # The engine's own knobs.
 LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=200)
 LOYALTY_API_TOKEN_MAX_AGE = 3600  # seconds a token from GET /auth/authorize stays valid
+# /api/docs/, /api/redoc/ and /api/schema/ for anyone (true), or only for staff users logged into
+# the admin (false: others are sent to the admin login). Read at each request.
+LOYALTY_PUBLIC_API_DOCS = env.bool("LOYALTY_PUBLIC_API_DOCS", default=True)
+# The web server (config/asgi.py, config/gunicorn.conf.py, docs/deployment.md): request bodies are
+# read in full on the event loop before a request gets a thread; at most WEB_THREADS requests of
+# one worker process run at once; a body that has not arrived after WEB_BODY_TIMEOUT seconds is
+# answered 408.
+WEB_THREADS = env.int("WEB_THREADS", default=4)
+WEB_BODY_TIMEOUT = env.float("WEB_BODY_TIMEOUT", default=30)
 
 LOGGING = {
     "version": 1,

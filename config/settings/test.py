@@ -1,7 +1,10 @@
 """The test suite: PostgreSQL when DATABASE_URL is set (CI), SQLite otherwise."""
 
 from .base import *  # noqa: F403
+from .base import ALLOWED_HOSTS
 
+SECRET_KEY = "tests-only-this-key-protects-nothing-" + "0123456789abcdef" * 2
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # the Django test client's host
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
