@@ -1,50 +1,109 @@
 """API authentication: `Authorization: Bearer <key or token>` or `x-api-key: <key>`.
 
-`GET /api/v1/auth/authorize` with `x-api-key` answers a signed token valid for one hour
-(LOYALTY_API_TOKEN_MAX_AGE), accepted as a Bearer credential like the key itself.
+`GET /api/v1/auth/authorize` with the key answers a token valid for one hour
+(LOYALTY_API_TOKEN_MAX_AGE), accepted as a Bearer credential like the key itself: a JWT (HS256)
+with the key's id (`sub`), `iat`, `exp` and a random `jti`, signed with a secret of the key's
+own, so it cannot be minted from a key id, and it dies with its key (revoked keys are looked up
+on every request).
 """
 
+import secrets
+import time
+
+import jwt
 from django.conf import settings
-from django.core import signing
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from campaigns.models import ApiKey
+from core.throttling import AUTH_FAILURES, client_address
 
-TOKEN_SALT = "loyalty.api-token"
+TOKEN_ALGORITHM = "HS256"
+TOKEN_CLAIMS = ["sub", "iat", "exp", "jti"]
 
 
 def issue_token(key: ApiKey) -> str:
-    return signing.TimestampSigner(salt=TOKEN_SALT).sign(str(key.pk))
+    """A JWT for `key`: its id, issued-at, expiry (LOYALTY_API_TOKEN_MAX_AGE on) and a random id,
+    signed with the key's own secret (ApiKey.token_secret), which never leaves the database."""
+    now = int(time.time())
+    claims = {
+        "sub": str(key.pk),
+        "iat": now,
+        "exp": now + settings.LOYALTY_API_TOKEN_MAX_AGE,
+        "jti": secrets.token_hex(16),
+    }
+    return jwt.encode(claims, key.token_secret, algorithm=TOKEN_ALGORITHM)
 
 
 def key_from_token(token: str) -> ApiKey | None:
+    """The active key whose secret signed this unexpired token, else None. The key id is read
+    unverified only to find which secret to verify with."""
     try:
-        key_id = signing.TimestampSigner(salt=TOKEN_SALT).unsign(token, max_age=settings.LOYALTY_API_TOKEN_MAX_AGE)
-    except signing.BadSignature:
+        key_id = int(jwt.decode(token, options={"verify_signature": False})["sub"])
+    except (jwt.InvalidTokenError, KeyError, TypeError, ValueError):
         return None
-    return ApiKey.objects.filter(pk=key_id, is_active=True).first()
+    key = ApiKey.objects.filter(pk=key_id, is_active=True).first()
+    if key is None:
+        return None
+    try:
+        claims = jwt.decode(token, key.token_secret, algorithms=[TOKEN_ALGORITHM], options={"require": TOKEN_CLAIMS})
+    except jwt.InvalidTokenError:
+        return None
+    if claims["iat"] + settings.LOYALTY_API_TOKEN_MAX_AGE < time.time():  # the max age was lowered since
+        return None
+    return key
+
+
+def _credential(meta) -> str | None:
+    raw = meta.get("HTTP_X_API_KEY")
+    if raw:
+        return raw
+    scheme, _, value = meta.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _authenticate(request) -> ApiKey | None:
+    raw = _credential(request.META)
+    if raw is None:
+        return None
+    address = client_address(request)
+    wait = AUTH_FAILURES.exceeded(address)
+    if wait is not None:  # refused before the credential is looked at
+        raise exceptions.Throttled(wait, detail="too many failed authentications from this address")
+    by_token = not raw.startswith(ApiKey.PREFIX)
+    key = key_from_token(raw) if by_token else ApiKey.find(raw)
+    if key is None:
+        AUTH_FAILURES.hit(address)
+        raise exceptions.AuthenticationFailed("invalid API key or token")
+    key.by_token = by_token
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key
+
+
+def request_key(request) -> ApiKey | None:
+    """The API key of a Django request's credential (`Authorization: Bearer <key or token>` or
+    `x-api-key: <key>`), None when it carries none. Raises AuthenticationFailed for a bad one
+    and Throttled past LOYALTY_AUTH_FAILURE_RATE. Worked out once per request and kept on it:
+    the idempotency middleware asks first (its records belong to the key), then DRF."""
+    if not hasattr(request, "_api_key"):
+        try:
+            request._api_key = _authenticate(request)
+        except exceptions.APIException as exc:
+            request._api_key = exc
+    if isinstance(request._api_key, exceptions.APIException):
+        raise request._api_key
+    return request._api_key
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
-        raw = request.META.get("HTTP_X_API_KEY")
-        if not raw:
-            header = request.META.get("HTTP_AUTHORIZATION", "")
-            scheme, _, value = header.partition(" ")
-            if scheme.lower() != "bearer" or not value.strip():
-                return None
-            raw = value.strip()
-        by_token = not raw.startswith(ApiKey.PREFIX)
-        key = key_from_token(raw) if by_token else ApiKey.find(raw)
-        if key is None:
-            raise exceptions.AuthenticationFailed("invalid API key or token")
-        key.by_token = by_token
-        now = timezone.now()
-        if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-        return (key, key)
+        key = request_key(request._request)
+        return None if key is None else (key, key)
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'

@@ -178,6 +178,10 @@ class Campaign(TimeStampedModel):
         return "RUNNING" if self.status == self.Status.ACTIVE else "PAUSED"
 
 
+def new_token_secret() -> str:
+    return secrets.token_hex(32)
+
+
 class ApiKey(TimeStampedModel):
     """A credential for the REST API. The key is shown once; only its SHA-256 is kept.
 
@@ -197,6 +201,9 @@ class ApiKey(TimeStampedModel):
     )
     is_active = models.BooleanField(default=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Signs this key's tokens (GET /auth/authorize); never leaves the database, so nobody can
+    # mint a token without it, whatever else they know (SECRET_KEY included).
+    token_secret = models.CharField(max_length=64, default=new_token_secret, editable=False)
 
     is_authenticated = True  # it stands in for request.user in DRF
 

@@ -1,8 +1,9 @@
 """Amounts render as JSON numbers (SPEC section 7), never as strings; moments in UTC. The output
 fields below are what every output serializer (`*Out`, the response shapes) is built from.
 
-Whole amounts render as integers (12, not 12.0000); fractional ones as the shortest float text,
-which is exact for the at most 16 significant digits an amount (<= 10^12, 4 decimals) can have.
+Whole amounts render as integers (12, not 12.0000); fractional ones as their exact decimal text
+(5.5, 999999999999.9997): a Decimal is never turned into a float on the way out
+(core.json.ExactJSONEncoder). A float, with 53 bits, cannot hold every 16-digit amount.
 """
 
 from datetime import UTC
@@ -11,30 +12,14 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
-from rest_framework.utils.encoders import JSONEncoder
 
-
-def as_number(value: Decimal) -> int | float:
-    if value == value.to_integral_value():
-        return int(value)
-    return float(value)
-
-
-def _convert(value):
-    if isinstance(value, Decimal):
-        return as_number(value)
-    if isinstance(value, dict):
-        return {key: _convert(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_convert(item) for item in value]
-    return value
+from core.json import ExactJSONEncoder
 
 
 class DecimalJSONRenderer(JSONRenderer):
-    encoder_class = JSONEncoder
+    """Decimals as exact JSON numbers."""
 
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return super().render(_convert(data), accepted_media_type, renderer_context)
+    encoder_class = ExactJSONEncoder
 
 
 # ---- output fields: the response shapes are output serializers built from these ----------------
@@ -49,7 +34,7 @@ class NumberField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_representation(self, value):
-        return as_number(value if isinstance(value, Decimal) else Decimal(str(value)))
+        return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 class InstantField(serializers.DateTimeField):

@@ -163,7 +163,8 @@ ERROR_TEXT = {
     409: "Conflict with the current state.",
     415: "The body is not `application/json` (`unsupported_media_type`).",
     422: "A valid request the programme's rules refuse.",
-    429: "Throttled (`throttled`); `Retry-After` says when to try again.",
+    429: "Throttled (`throttled`): writes past `LOYALTY_API_RATE` for this key, or too many failed "
+    "authentications from this address (`LOYALTY_AUTH_FAILURE_RATE`); `Retry-After` says when to try again.",
     503: "The database is unavailable (`service_unavailable`); retry after `Retry-After` seconds. "
     "Nothing was committed.",
 }
@@ -182,7 +183,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Optional (beyond Masivo). The same key with the same body replays the first response "
     "(2xx or 422) with `Idempotent-Replayed: true`; the same key with another body answers 409 "
-    "`idempotency_conflict`. Keys are kept 24 hours, per credential. Over 255 characters: 400.",
+    "`idempotency_conflict`. Keys are kept 24 hours, per API key (the key itself, as Bearer or `x-api-key`, "
+    "and every token of it are one scope). Over 255 characters: 400.",
 )
 IDEMPOTENT_REPLAYED = OpenApiParameter(
     "Idempotent-Replayed",
@@ -217,7 +219,7 @@ class ApiSchema(AutoSchema):
 
     - a 2xx body of one object is `{"data": <its output serializer>}`; a list's body is
       documented by its paginator (core.pagination);
-    - every operation may answer 401 and 503; one that takes a body 400 and 415; a list 400
+    - every operation may answer 401, 429 (core/throttling.py) and 503; one that takes a body 400 and 415; a list 400
       (filters, paging); one on a path id 404; a write 403 (brand-restricted keys). Each with
       the `Error` body and its headers; a view adds its own (409, 422, 429) with `refusal(...)`;
     - every POST takes `Idempotency-Key` and marks replayed answers `Idempotent-Replayed`.
@@ -255,7 +257,7 @@ class ApiSchema(AutoSchema):
         return dict(sorted(responses.items()))
 
     def _shared_errors(self) -> set[int]:
-        codes = {401, 503}
+        codes = {401, 429, 503}  # 429: any request past the failed-authentication limit; writes past theirs
         if self.method in ("POST", "PUT", "PATCH"):
             codes |= {400, 415}
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):

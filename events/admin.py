@@ -2,13 +2,12 @@
 result, status history and ledger rows; Fulfill and Reverse call the same services as the API
 (Reverse asks for a reason on a confirmation page and needs the `reverse_event` permission)."""
 
-import json
-
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from core.exceptions import DomainError
+from core.json import exact_dumps
 from events import services
 from events.forms import ReverseForm
 from events.models import Event, EventTransition
@@ -74,11 +73,11 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.display(description="payload")
     def payload(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, ensure_ascii=False))
+        return format_html("<pre>{}</pre>", exact_dumps(obj.data, indent=2, ensure_ascii=False))
 
     @admin.display(description="result")
     def outcome(self, obj):
-        return format_html("<pre>{}</pre>", json.dumps(obj.result, indent=2, ensure_ascii=False))
+        return format_html("<pre>{}</pre>", exact_dumps(obj.result, indent=2, ensure_ascii=False))
 
     @admin.display(description="ledger rows")
     def ledger_rows(self, obj):

@@ -159,12 +159,23 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     def get_serializer(self, *args, **kwargs):
         return EmitIn(*args, **kwargs)
 
+    def _out(self, events):
+        """EventOut of one event or a page; a brand-restricted key sees its brands' part of each
+        result (events.selectors.result_for_brands). Nothing is saved."""
+        allowed = allowed_brands(self.request)
+        many = isinstance(events, list)
+        if allowed is not None:
+            rewards = selectors.visible_rewards(allowed)
+            for event in events if many else [events]:
+                event.result = selectors.result_for_brands(event.result, brands=allowed, rewards=rewards)
+        return EventOut(events, many=many).data
+
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(EventOut(page, many=True).data)
+        return self.get_paginated_response(self._out(list(page)))
 
     def retrieve(self, request, pk=None):
-        return Response(EventOut(self._check_event(pk)).data)
+        return Response(self._out(self._check_event(pk)))
 
     @extend_schema(
         summary="Emit an event",
@@ -196,9 +207,9 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
             raise serializers.ValidationError({"async": "must be true or false"})
         if run_async in ("true", "1"):
             event = services.event_enqueue(payload=data.validated_data, source=Source.API)
-            return Response(EventOut(event).data, status=202)
+            return Response(self._out(event), status=202)
         event = services.event_emit(payload=data.validated_data, source=Source.API)
-        return Response(EventOut(event).data, status=201)
+        return Response(self._out(event), status=201)
 
     @extend_schema(
         summary="Fulfill a held event",
@@ -217,7 +228,7 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     @action(detail=True, methods=["patch"])
     def fulfill(self, request, pk=None):
         self._check_event(pk)
-        return Response(EventOut(services.event_fulfill(event_id=pk, source=Source.API)).data)
+        return Response(self._out(services.event_fulfill(event_id=pk, source=Source.API)))
 
     @extend_schema(
         summary="Reverse an event",
@@ -236,7 +247,7 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         data = ReverseIn(data=request.data)
         data.is_valid(raise_exception=True)
         event = services.event_reverse(event_id=pk, reason=data.validated_data["reason"], source=Source.API)
-        return Response(EventOut(event).data)
+        return Response(self._out(event))
 
 
 class PreviewIn(StrictSerializer):

@@ -8,10 +8,13 @@ request with the same key blocks on the unique index until the first commits, th
 record and replays it: two in flight never both apply. Responses are kept for 2xx and for 422
 (the event was stored FAILED and must not be re-run); for any other error the record is rolled
 back with the request, so a corrected retry may reuse the key. Keys are kept 24 hours.
+
+Records belong to the API key (campaigns.auth.request_key), whatever form its credential takes,
+and the request authenticates before any record is looked at: a revoked key gets 401 even for
+a request it sent before, and a request without a valid key never touches the records.
 """
 
 import hashlib
-import json
 from datetime import timedelta
 
 from django.core.exceptions import RequestDataTooBig
@@ -19,8 +22,11 @@ from django.db import IntegrityError, transaction
 from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from rest_framework.exceptions import APIException
 
+from campaigns.auth import request_key
 from core.api import UNAVAILABLE, UNAVAILABLE_HEADERS
+from core.json import canonical
 from events.models import IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -34,16 +40,15 @@ class _Discard(Exception):
 
 
 def _body_hash(raw: bytes) -> str:
-    try:  # the same JSON document, whatever its spacing or key order, is the same body
-        canonical = json.dumps(json.loads(raw or b"{}"), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, RecursionError):  # not JSON (or too deep): the API's parser answers the 400
-        canonical = raw
-    return hashlib.sha256(canonical).hexdigest()
+    """The same JSON document, whatever its spacing or key order, is the same body; numbers are
+    compared as exact decimals (a body differing only in the 16th digit is another body)."""
+    return hashlib.sha256(canonical(raw)).hexdigest()
 
 
-def _scope(request) -> str:
-    credential = request.META.get("HTTP_X_API_KEY") or request.META.get("HTTP_AUTHORIZATION", "")
-    return hashlib.sha256(credential.encode()).hexdigest()
+def _scope(api_key) -> str:
+    """Records belong to the API key, whatever form its credential took (the key as Bearer or
+    x-api-key, any of its tokens): a client that refreshes its token and retries is replayed."""
+    return f"key:{api_key.pk}"
 
 
 def _replay(record: IdempotencyRecord) -> HttpResponse:
@@ -64,6 +69,14 @@ class IdempotencyMiddleware:
         key = request.META.get(HEADER)
         if request.method != "POST" or not key or not request.path.startswith("/api/"):
             return self.get_response(request)
+        try:  # authentication first: no record is read or written for a request without a valid key
+            api_key = request_key(request)
+        except APIException:  # a bad credential: the view answers 401 (or 429)
+            return self.get_response(request)
+        except (OperationalError, InterfaceError):
+            return JsonResponse(UNAVAILABLE, status=503, headers=UNAVAILABLE_HEADERS)
+        if api_key is None:  # no credential: the view answers 401
+            return self.get_response(request)
         if len(key) > 255:
             return JsonResponse(
                 {"error": "validation_error", "details": {"Idempotency-Key": "at most 255 characters"}}, status=400
@@ -72,7 +85,7 @@ class IdempotencyMiddleware:
             raw = request.body
         except RequestDataTooBig:  # the API's parser answers the 400
             return self.get_response(request)
-        scope, body_hash = _scope(request), _body_hash(raw)
+        scope, body_hash = _scope(api_key), _body_hash(raw)
         try:
             return self._once(request, scope, key, body_hash)
         except (OperationalError, InterfaceError):

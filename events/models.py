@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from campaigns.models import Brand, EventType
 from core.exceptions import InvalidTransition
+from core.json import DecimalJSONDecoder, ExactJSONEncoder, StoredJSONEncoder
 from wallets.models import Customer
 
 
@@ -55,8 +56,11 @@ class Event(models.Model):
     replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
     purchase_id = models.CharField(max_length=255, null=True, blank=True)
     platform = models.CharField(max_length=255, blank=True, default="")
-    data = models.JSONField(default=dict)  # the payload as received (validated)
-    result = models.JSONField(default=dict, blank=True)  # accumulations, redemptions, wallet, customer
+    # Amounts are stored as exact decimal numbers and read back as Decimals (core.json).
+    data = models.JSONField(default=dict, encoder=StoredJSONEncoder, decoder=DecimalJSONDecoder)  # the payload
+    result = models.JSONField(  # accumulations, redemptions, wallet, customer
+        default=dict, blank=True, encoder=ExactJSONEncoder, decoder=DecimalJSONDecoder
+    )
     rewarding_campaigns = models.JSONField(default=list, blank=True)
     reason = models.TextField(blank=True, default="")  # why it failed, was cancelled or reversed
     error_code = models.CharField(max_length=64, blank=True, default="")
@@ -124,10 +128,10 @@ class EventTransition(models.Model):
 
 class IdempotencyRecord(models.Model):
     """The first answer to a POST sent with an `Idempotency-Key`, replayed for the same key and
-    body. Scoped to the credential that sent it; kept 24 hours (purged by the periodic task).
+    body. Scoped to the API key that sent it (any form of its credential); kept 24 hours (purged by the periodic task).
     The unique constraint, not a lookup, decides which of two concurrent requests runs."""
 
-    scope = models.CharField(max_length=64)  # SHA-256 of the credential
+    scope = models.CharField(max_length=64)  # "key:<API key id>" (SHA-256 of the credential before)
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=512)

@@ -6,13 +6,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Now
 from django.utils import timezone
 
 from campaigns.models import Brand, Reward
 from core.amounts import QUANTUM, exact
 from core.exceptions import NotFound
+from events.metrics import BY_BRAND, metrics_drift
 from events.models import Event
 from events.redemptions import placement_problem, redemptions_asked
 from wallets.models import Customer, Transaction
@@ -105,9 +106,10 @@ def redeem_preview(*, payload: dict) -> dict:
 
 
 def ledger_problems() -> list[str]:
-    """Every drift between totals, lines and ledger rows, plus every undone event (reversed,
-    cancelled, expired, failed) whose rows do not net to zero."""
-    problems = ledger_drift()
+    """Every drift between totals, lines and ledger rows, every undone event (reversed,
+    cancelled, expired, failed) whose rows do not net to zero, and every metric bucket that
+    differs from its events (events.metrics)."""
+    problems = ledger_drift() + metrics_drift()
     undone = Event.objects.filter(status__in=UNDONE).values("id")
     sums = (
         Transaction.objects.filter(event_id__in=undone).values_list("event_id", "reward_id").annotate(s=Sum("amount"))
@@ -116,3 +118,45 @@ def ledger_problems() -> list[str]:
         if exact(total) != 0:
             problems.append(f"event {event_id} is undone but nets {total} of reward {reward_id}")
     return problems
+
+
+# ---- what a brand-restricted key sees of an event's result --------------------------------------
+
+
+def visible_rewards(brands: set[str]) -> set[str]:
+    """The ids of the rewards a key restricted to `brands` sees: theirs and the global ones."""
+    rows = Reward.objects.filter(Q(brand__isnull=True) | Q(brand_id__in=brands)).values_list("pk", flat=True)
+    return {str(pk) for pk in rows}
+
+
+def _lifetime_of(parts: list[dict]) -> dict:
+    total = {"number_of_purchases": 0, "spend_total": ZERO, "events": {}, "last_visit": None}
+    for part in parts:
+        total["number_of_purchases"] += part.get("number_of_purchases") or 0
+        total["spend_total"] += Decimal(str(part.get("spend_total") or 0))
+        for name, count in (part.get("events") or {}).items():
+            total["events"][name] = total["events"].get(name, 0) + count
+        seen = part.get("last_visit")
+        if seen and (total["last_visit"] is None or seen > total["last_visit"]):  # ISO 8601 UTC texts
+            total["last_visit"] = seen
+    return total
+
+
+def result_for_brands(result: dict, *, brands: set[str], rewards: set[str]) -> dict:
+    """A stored event result as a key restricted to `brands` sees it: lines, redemptions and
+    totals of its brands' and global rewards (`rewards`, from visible_rewards), and the lifetime
+    metrics of its brands' events (kept per brand when the result was stored)."""
+    if not result:
+        return result
+    out = dict(result)
+    for name in ("accumulations", "redemptions"):
+        if name in result:
+            out[name] = [item for item in result[name] if str(item.get("reward_id")) in rewards]
+    if "wallet" in result:
+        totals = result["wallet"].get("totals") or []
+        out["wallet"] = {**result["wallet"], "totals": [t for t in totals if str(t.get("reward_id")) in rewards]}
+    if "customer" in result:
+        by_brand = result["customer"].get(BY_BRAND) or {}
+        parts = [metrics for brand_id, metrics in by_brand.items() if brand_id in brands]
+        out["customer"] = {**result["customer"], "metrics": {"lifetime": _lifetime_of(parts)}}
+    return out

@@ -2,6 +2,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps as django_apps
+from django.core.cache import cache
 from django.db import connection
 
 from campaigns.models import EventType, Tier
@@ -78,6 +79,13 @@ def api(client, api_key):
 SEEDING_MIGRATIONS = [
     import_module(f"campaigns.migrations.{name}") for name in ("0002_builtin_event_types", "0004_base_tier_and_version")
 ]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with empty rate-limit counters (the Django cache)."""
+    cache.clear()
+    yield
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ customers; a customer's ledger; the programme's ledger."""
 import django_filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from campaigns.auth import allowed_brands
@@ -15,7 +16,7 @@ from core.serializers import PATH_ID, AwareDateTimeField, JSONObjectField, Stric
 from core.views import EnvelopeMixin
 from wallets import services
 from wallets.models import Customer, Transaction
-from wallets.selectors import customer_profile
+from wallets.selectors import customer_profile, customers_visible
 from wallets.serializers import CustomerListItemOut, CustomerOut, TransactionOut
 
 
@@ -43,14 +44,22 @@ def _profile(customer: Customer, request) -> dict:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="List customers", responses=CustomerListItemOut(many=True)),
+    list=extend_schema(
+        summary="List customers",
+        responses=CustomerListItemOut(many=True),
+        description="Every customer for an unrestricted key; a brand-restricted key lists the customers with "
+        "an event or a wallet line at one of its brands, or registered with it (it may still read any customer "
+        "by id, seeing its brands' part).",
+    ),
     retrieve=extend_schema(summary="Read a customer with metrics and wallet", responses=CustomerOut),
     partial_update=extend_schema(
         summary="Update a customer",
         request=CustomerPatch,
-        responses=CustomerOut,
         description="`name`, `email`, `status` and `metadata` are replaced; `tags` are merged into the "
-        "customer's tags (a key set to null is removed).",
+        "customer's tags (a key set to null is removed). A customer is shared by every brand (its tags and status "
+        "feed every brand's campaigns), so only an unrestricted key may change one: a brand-restricted key gets "
+        "403 `permission_denied`.",
+        responses={200: CustomerOut, 403: refusal("A brand-restricted key (`permission_denied`).")},
     ),
     create=extend_schema(
         summary="Register a customer (with its wallet)",
@@ -70,7 +79,13 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
         return CustomerIn(*args, **kwargs)
 
     def list(self, request, *args, **kwargs):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        """A brand-restricted key lists the customers with an event or a wallet line at one of its
+        brands, or registered with it; any key may read any customer by id (its own part)."""
+        customers = self.filter_queryset(self.get_queryset())
+        allowed = allowed_brands(request)
+        if allowed is not None:
+            customers = customers.filter(customers_visible(brands=allowed, api_key=request.auth))
+        page = self.paginate_queryset(customers)
         return self.get_paginated_response(CustomerListItemOut(page, many=True).data)
 
     def retrieve(self, request, pk=None):
@@ -80,6 +95,10 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
         """Name, email, status and metadata are replaced; `tags` are merged into the customer's
         tags (a key set to null is removed)."""
         customer = self.get_object()
+        if allowed_brands(request) is not None:
+            # a customer's fields (tags, status, name, email, metadata) are read by every
+            # brand's campaigns and screens: only a key for the whole programme changes them
+            raise PermissionDenied("only an unrestricted API key may change a customer's shared state")
         data = CustomerPatch(data=request.data)
         data.is_valid(raise_exception=True)
         services.customer_update(customer_id=customer.pk, **data.validated_data)
@@ -88,7 +107,7 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
     def create(self, request):
         data = CustomerIn(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = services.customer_register(**data.validated_data)
+        customer = services.customer_register(**data.validated_data, registered_by=request.auth)
         return Response(_profile(self.get_queryset().get(pk=customer.pk), request), status=201)
 
 

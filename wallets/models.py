@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from campaigns.models import Brand, Campaign, Reward, Tier, amount_field
+from campaigns.models import ApiKey, Brand, Campaign, Reward, Tier, amount_field
 from core.models import TimeStampedModel
 
 
@@ -29,6 +29,10 @@ class Customer(TimeStampedModel):
     metadata = models.JSONField(default=dict, blank=True)
     registration_date = models.DateTimeField(default=timezone.now)
     tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="customers")  # the base tier at first
+    # The API key that registered it (a brand-restricted key lists the customers it registered).
+    registered_by = models.ForeignKey(
+        ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="registered_customers", editable=False
+    )
 
     class Meta:
         ordering = ["created_at"]
@@ -169,11 +173,15 @@ class WalletTotal(models.Model):
 
 
 class MetricBucket(models.Model):
-    """A customer's metrics for one month of the programme's time zone. Only RESOLVED events
-    add to it; their reversal subtracts what they added."""
+    """A customer's metrics for one month of the programme's time zone at one brand (the brand
+    of the events counted). Only RESOLVED events add to it (the engine's TIER_ADJUSTMENT events
+    excepted); their reversal subtracts what they added. Programme-wide figures (what campaign
+    rules and unrestricted keys see) add up every brand's buckets; a brand-restricted key sees
+    its brands' only. A bucket without a brand holds figures of unknown brand (imported)."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="metric_buckets")
     month = models.DateField()  # first day of the month
+    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.CASCADE, related_name="metric_buckets")
     number_of_purchases = models.IntegerField(default=0)
     spend_total = amount_field(default=0)
     events = models.JSONField(default=dict)  # {event type: count}
@@ -181,4 +189,13 @@ class MetricBucket(models.Model):
 
     class Meta:
         ordering = ["month"]
-        constraints = [models.UniqueConstraint(fields=["customer", "month"], name="one_bucket_per_month")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "month", "brand"],
+                condition=Q(brand__isnull=False),
+                name="one_bucket_per_brand_month",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "month"], condition=Q(brand__isnull=True), name="one_brandless_bucket_per_month"
+            ),
+        ]

@@ -96,11 +96,19 @@ def wallet_summary(*, wallet_id, now: datetime, with_lines: bool = True, brands:
     return (WalletOut if with_lines else WalletTotalsOut)(view).data
 
 
+def customers_visible(*, brands: set[str], api_key) -> Q:
+    """The customers a brand-restricted key lists: those with an event or a wallet line at one of
+    its brands, or registered with that key (semi-joins: no row is repeated)."""
+    by_event = Customer.objects.filter(events__brand_id__in=brands).values("pk")
+    by_line = WalletLine.objects.filter(brand_id__in=brands).values("wallet__customer_id")
+    return Q(pk__in=by_event) | Q(pk__in=by_line) | Q(registered_by=api_key)
+
+
 def customer_profile(*, customer: Customer, brands: set[str] | None = None) -> dict:
     """What customer responses show (wallets.serializers.CustomerOut): the customer with every
     period's metrics, and its wallet."""
     now = timezone.now()
-    customer.metrics = customer_metrics(customer_id=customer.pk, now=now)
+    customer.metrics = customer_metrics(customer_id=customer.pk, now=now, brands=brands)
     return {"customer": customer, "wallet": wallet_view(wallet_id=customer.wallet.pk, now=now, brands=brands)}
 
 
@@ -126,10 +134,14 @@ def _empty() -> dict:
     return {"number_of_purchases": 0, "spend_total": ZERO, "events": {}, "last_visit": None}
 
 
-def customer_metrics(*, customer_id: str, now: datetime, buckets: list[MetricBucket] | None = None) -> dict:
-    """Every period's metrics from the monthly buckets (one query)."""
+def customer_metrics(
+    *, customer_id: str, now: datetime, buckets: list[MetricBucket] | None = None, brands: set[str] | None = None
+) -> dict:
+    """Every period's metrics from the monthly buckets (one query): programme-wide, or with
+    `brands` counting only those brands' events (what a brand-restricted key sees)."""
     if buckets is None:
-        buckets = list(MetricBucket.objects.filter(customer_id=customer_id))
+        buckets = MetricBucket.objects.filter(customer_id=customer_id)
+        buckets = list(buckets if brands is None else buckets.filter(brand_id__in=brands))
     out = {}
     for period, (first, last) in period_ranges(now).items():
         agg = _empty()
@@ -143,7 +155,7 @@ def customer_metrics(*, customer_id: str, now: datetime, buckets: list[MetricBuc
             if b.last_visit and (agg["last_visit"] is None or b.last_visit > agg["last_visit"]):
                 agg["last_visit"] = b.last_visit
         out[period] = agg
-    return jsonable(out)
+    return jsonable(out, exact=True)
 
 
 # ---- ledger verification ---------------------------------------------------------------------------

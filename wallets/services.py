@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet, Sum
 
 from campaigns.engine import Grant, expiration_date
-from campaigns.models import Tier
+from campaigns.models import ApiKey, Tier
 from core.amounts import exact
 from core.exceptions import Conflict, InsufficientBalance, InvalidInput, NotFound
 from core.unset import UNSET, given
@@ -62,9 +62,11 @@ def customer_register(
     tags: dict | None = None,
     metadata: dict | None = None,
     registration_date: datetime | None = None,
+    registered_by: ApiKey | None = None,
 ) -> Customer:
-    """Create a customer in the base tier and its one wallet together. Raises InvalidInput for an
-    id that could not be read back, Conflict if the id is taken."""
+    """Create a customer in the base tier and its one wallet together (`registered_by`: the API
+    key that asked). Raises InvalidInput for an id that could not be read back, Conflict if the
+    id is taken."""
     problem = customer_id_problem(id)
     if problem:
         raise InvalidInput({"id": problem})
@@ -78,6 +80,7 @@ def customer_register(
         "tags": tags or {},
         "metadata": metadata or {},
         "tier": base,
+        "registered_by": registered_by,
     }
     if registration_date is not None:
         fields["registration_date"] = registration_date
@@ -370,6 +373,7 @@ def wallet_expire_due(*, now: datetime, batch_size: int = 200) -> int:
 def metrics_apply(
     *,
     customer_id: str,
+    brand_id: str | None,
     month,
     event_type: str,
     is_purchase: bool,
@@ -378,9 +382,9 @@ def metrics_apply(
     sign: int,
     last_visit: datetime | None = None,
 ) -> None:
-    """Add (sign=1) or take back (sign=-1) one RESOLVED event in its month's bucket. The
+    """Add (sign=1) or take back (sign=-1) one RESOLVED event in its month's bucket at its brand. The
     caller holds the customer's wallet lock, which serialises writes to the buckets."""
-    bucket, _ = MetricBucket.objects.get_or_create(customer_id=customer_id, month=month)
+    bucket, _ = MetricBucket.objects.get_or_create(customer_id=customer_id, month=month, brand_id=brand_id)
     bucket.number_of_purchases += sign * int(is_purchase)
     bucket.spend_total += sign * spend
     counts = dict(bucket.events)

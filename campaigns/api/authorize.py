@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from campaigns.auth import issue_token
 from core.schema import refusal
+from core.throttling import AuthorizeRateThrottle
 from core.views import EnvelopeMixin
 
 
@@ -21,12 +22,12 @@ class TokenOut(serializers.Serializer):
 class AuthorizeView(EnvelopeMixin, APIView):
     """Masivo parity: exchange an `x-api-key` for a bearer token valid for one hour."""
 
-    throttle_scope = "authorize"
+    throttle_classes = [AuthorizeRateThrottle]
 
     @extend_schema(
         summary="Exchange an API key for a one-hour token",
         description="Masivo parity: send the key (`x-api-key` or `Authorization: Bearer <key>`); a token cannot "
-        "renew itself (401). Throttled per client (429).",
+        "renew itself (401). Throttled per key (`LOYALTY_AUTHORIZE_RATE`, 429).",
         responses={
             200: OpenApiResponse(TokenOut, description="A bearer token."),
             429: refusal("Throttled (`throttled`); `Retry-After` says when to try again."),

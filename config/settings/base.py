@@ -115,8 +115,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.schema.ApiSchema",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"authorize": env("API_AUTHORIZE_RATE", default="60/min")},
+    # core/throttling.py: counters in the Django cache, shared by every process (Redis in production).
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.WriteRateThrottle"],
+    # Client addresses for the failed-authentication limit: REMOTE_ADDR, or behind this many
+    # trusted proxies the address that many hops from the right of X-Forwarded-For.
+    "NUM_PROXIES": env.int("LOYALTY_NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -160,7 +163,10 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The rate-limit counters live here: the local memory cache by default (each `make run` web
+# worker process then counts on its own), Redis in production (CACHE_URL=redis://127.0.0.1:6379/1),
+# shared by every worker on every node.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # Celery: an embedded filesystem broker under var/ by default, Redis (or any kombu URL) in
 # production. Results are not kept: every task records its outcome in the database.
@@ -195,6 +201,11 @@ LOYALTY_PUBLIC_API_DOCS = env.bool("LOYALTY_PUBLIC_API_DOCS", default=True)
 # answered 408.
 WEB_THREADS = env.int("WEB_THREADS", default=4)
 WEB_BODY_TIMEOUT = env.float("WEB_BODY_TIMEOUT", default=30)
+# Rate limits (core/throttling.py): writes per API key, GET /auth/authorize per API key, failed
+# authentications per client address. "N/s", "N/min", "N/hour" or "N/day"; empty for none.
+LOYALTY_API_RATE = env("LOYALTY_API_RATE", default="6000/min")
+LOYALTY_AUTHORIZE_RATE = env("LOYALTY_AUTHORIZE_RATE", default="60/min")
+LOYALTY_AUTH_FAILURE_RATE = env("LOYALTY_AUTH_FAILURE_RATE", default="30/min")
 
 LOGGING = {
     "version": 1,

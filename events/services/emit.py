@@ -17,10 +17,9 @@ first, then the wallet.
 
 from __future__ import annotations
 
-import json
+import copy
 import uuid
 from datetime import timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -134,7 +133,7 @@ def event_process_queued(*, event_id) -> Event | None:
 
 def _stored_payload(event: Event) -> dict:
     """An event's stored payload as a validated one (Decimals, its issued_at)."""
-    payload = json.loads(json.dumps(event.data), parse_float=Decimal)
+    payload = copy.deepcopy(event.data)  # its amounts are Decimals already (core.json)
     payload["issued_at"] = event.issued_at
     return payload
 
@@ -164,7 +163,7 @@ def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
         reserve=reserve,
         purchase_id=(payload.get("order") or {}).get("purchase_id"),
         platform=payload.get("platform") or "",
-        data=jsonable(payload),
+        data=jsonable(payload, exact=True),
         issued_at=issued_at,
         reservation_expires_at=issued_at + timedelta(days=reserve) if hold else None,
     )

@@ -10,9 +10,11 @@ from decimal import Decimal
 
 from core.clock import month_of, month_shift, month_start
 from core.json import jsonable
+from events.metrics import BY_BRAND, NOT_COUNTED, counted, event_spend
 from events.models import Event
 from events.serializers import EventResultOut
 from wallets.ledger import Ledger, wallet_ledger
+from wallets.models import MetricBucket
 from wallets.selectors import customer_metrics, wallet_view
 from wallets.services import metrics_apply
 
@@ -29,29 +31,41 @@ def event_ledger(event: Event, now: datetime) -> AbstractContextManager[Ledger]:
 def event_result(event: Event, wallet_id, *, accumulations, redemptions: list, now: datetime) -> dict:
     """The stored `result`, rendered by EventResultOut: the lines credited, what was redeemed,
     the wallet's totals and the customer's lifetime metrics after the event."""
-    lifetime = customer_metrics(customer_id=event.customer_id, now=now)["lifetime"]
-    return jsonable(
-        EventResultOut(
+    buckets = list(MetricBucket.objects.filter(customer_id=event.customer_id))
+    lifetime = customer_metrics(customer_id=event.customer_id, now=now, buckets=buckets)["lifetime"]
+    # Each brand's part of the lifetime figures, kept beside them for brand-restricted keys
+    # (events.selectors.result_for_brands); EventResultOut never shows it.
+    by_brand = {
+        brand_id: customer_metrics(
+            customer_id=event.customer_id, now=now, buckets=[b for b in buckets if b.brand_id == brand_id]
+        )["lifetime"]
+        for brand_id in {b.brand_id for b in buckets if b.brand_id}
+    }
+    result = jsonable(
+        exact=True,
+        value=EventResultOut(
             {
                 "accumulations": accumulations,
                 "redemptions": redemptions,
                 "wallet": wallet_view(wallet_id=wallet_id, now=now, with_lines=False),
                 "customer": {"id": event.customer_id, "metrics": {"lifetime": lifetime}},
             }
-        ).data
+        ).data,
     )
+    result["customer"][BY_BRAND] = jsonable(by_brand, exact=True)
+    return result
 
 
 def event_metrics_apply(event: Event, payload: dict, *, sign: int) -> None:
     """Count (sign=1) or uncount (sign=-1) a RESOLVED event in its month's metrics. The caller
-    holds the customer's wallet lock."""
-    order = payload.get("order") or {}
-    spend = Decimal(str(order.get("value") or 0)) if event.type_id == "PURCHASE" else ZERO
+    holds the customer's wallet lock. The rule of what counts is events.metrics'."""
+    if event.type_id in NOT_COUNTED:
+        return
     month = month_of(event.issued_at)
     last_visit = None
     if sign < 0:
         last_visit = (
-            Event.objects.filter(customer_id=event.customer_id, status=Status.RESOLVED)
+            counted(Event.objects.filter(customer_id=event.customer_id, brand_id=event.brand_id))
             .exclude(pk=event.pk)
             .filter(issued_at__gte=month_start(month), issued_at__lt=month_start(month_shift(month, 1)))
             .order_by("-issued_at")
@@ -60,10 +74,11 @@ def event_metrics_apply(event: Event, payload: dict, *, sign: int) -> None:
         )
     metrics_apply(
         customer_id=event.customer_id,
+        brand_id=event.brand_id,
         month=month,
         event_type=event.type_id,
         is_purchase=event.type_id == "PURCHASE",
-        spend=spend,
+        spend=event_spend(event.type_id, payload),
         issued_at=event.issued_at,
         sign=sign,
         last_visit=last_visit,

@@ -2,6 +2,8 @@
 restricted to some brands never spends another brand's rewards, never becomes unrestricted by
 losing its brands, and another brand's objects answer like unknown ones."""
 
+import json
+
 import pytest
 from django.test import Client
 
@@ -10,6 +12,7 @@ from campaigns.services import api_key_create, brand_create, brand_delete
 from events.models import Event
 from tests.factories import BrandFactory, RewardFactory
 from tests.helpers import assert_error, emit, totals
+from wallets.models import Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +159,112 @@ def test_another_brands_reward_or_campaign_answers_like_an_unknown_one(brand, ot
         assert [(r.status_code, r.json()["error"]) for r in answers] == [(404, "not_found")] * 2, method
     theirs.refresh_from_db()
     assert theirs.name != "mine now"
+
+
+# ---- 4. shared customer state is written by unrestricted keys only ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"tags": {"vip": True}},
+        {"status": "INACTIVE"},
+        {"name": "Mallory"},
+        {"email": "m@example.com"},
+        {"metadata": {}},
+    ],
+    ids=["tags", "status", "name", "email", "metadata"],
+)
+def test_a_restricted_key_may_not_change_a_customers_shared_state(customer, brand, other, change):
+    before = Customer.objects.values().get(pk=customer.pk)
+    response = _key_client(brand.pk).patch(
+        "/api/v1/customers/cust-1", json.dumps(change), content_type="application/json"
+    )
+    assert_error(response, 403, "permission_denied")
+    assert Customer.objects.values().get(pk=customer.pk) == before
+
+
+def test_a_restricted_key_may_register_and_read_customers_and_an_unrestricted_one_may_change_them(api, brand):
+    shop = _key_client(brand.pk)
+    created = shop.post(
+        "/api/v1/customers", json.dumps({"id": "new-1", "name": "Ann"}), content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    assert shop.get("/api/v1/customers/new-1").json()["data"]["customer"]["name"] == "Ann"
+    assert api.patch("/customers/new-1", {"tags": {"vip": True}}).status_code == 200
+    assert Customer.objects.get(pk="new-1").tags == {"vip": True}
+
+
+# ---- 3. a restricted key sees only its brands' part of a customer ------------------------------------------
+
+
+@pytest.fixture
+def two_brands(customer, brand, stars, other, their_points):
+    """cust-1 holds 100 of brand 0002's points (one purchase of 10 there) and earns 12 stars at
+    0001 with a purchase of 120; both brands grant a global reward too."""
+    from tests.factories import CampaignFactory, fixed_rule
+
+    coins = RewardFactory(brand=None, name="Coins")
+    CampaignFactory(brand=brand, rules=[fixed_rule(stars, amount=12), fixed_rule(coins, amount=1)])
+    emit(customer, brand, value=120)
+    return coins
+
+
+def _reward_ids(totals) -> set[str]:
+    return {t["reward_id"] for t in totals}
+
+
+def test_a_customer_read_by_a_restricted_key_shows_its_brands_wallet_and_metrics(api, customer, two_brands, stars):
+    mine = _key_client("0001").get("/api/v1/customers/cust-1").json()["data"]
+    assert _reward_ids(mine["wallet"]["totals"]) == {str(stars.pk), str(two_brands.pk)}
+    lifetime = mine["customer"]["metrics"]["lifetime"]
+    assert lifetime["number_of_purchases"] == 1 and lifetime["spend_total"] == 120
+    assert lifetime["events"] == {"PURCHASE": 1}
+
+    everything = api.get("/customers/cust-1").json()["data"]
+    assert len(everything["wallet"]["totals"]) == 3
+    assert everything["customer"]["metrics"]["lifetime"]["number_of_purchases"] == 2
+    assert everything["customer"]["metrics"]["lifetime"]["spend_total"] == 130
+
+
+def test_an_event_response_shows_a_restricted_key_its_brands_part(customer, two_brands, stars, brand):
+    shop = _key_client("0001")
+    body = {"customer_id": "cust-1", "brand_id": "0001", "type": "PURCHASE", "order": {"value": 50}}
+    created = shop.post("/api/v1/behavior/events", json.dumps(body), content_type="application/json")
+    assert created.status_code == 201, created.content
+    stored = shop.get(f"/api/v1/behavior/events/{created.json()['data']['id']}").json()["data"]
+    listed = shop.get("/api/v1/behavior/events").json()["data"][0]
+    for shown in (created.json()["data"], stored, listed):
+        result = shown["result"]
+        assert _reward_ids(result["wallet"]["totals"]) == {str(stars.pk), str(two_brands.pk)}
+        assert result["customer"]["metrics"]["lifetime"]["number_of_purchases"] == 2  # 120 and 50 at 0001
+        assert result["customer"]["metrics"]["lifetime"]["spend_total"] == 170
+        assert "lifetime_by_brand" not in result["customer"]
+
+    unrestricted = Client(HTTP_AUTHORIZATION=f"Bearer {api_key_create(name='all')[1]}")
+    whole = unrestricted.get(f"/api/v1/behavior/events/{stored['id']}").json()["data"]["result"]
+    assert len(whole["wallet"]["totals"]) == 3
+    assert whole["customer"]["metrics"]["lifetime"]["number_of_purchases"] == 3
+
+
+def test_the_customers_list_of_a_restricted_key(customer, two_brands, other):
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(id="only-theirs")
+    emit(Customer.objects.get(pk="only-theirs"), other, value=10)
+    CustomerFactory(id="stranger")
+    shop = _key_client("0001")
+    registered = shop.post("/api/v1/customers", json.dumps({"id": "signed-up-here"}), content_type="application/json")
+    assert registered.status_code == 201
+
+    listed = {c["id"] for c in shop.get("/api/v1/customers").json()["data"]}
+    assert listed == {"cust-1", "signed-up-here"}
+    theirs = {c["id"] for c in _key_client("0002").get("/api/v1/customers").json()["data"]}
+    assert theirs == {"cust-1", "only-theirs"}
+
+
+def test_transactions_of_a_restricted_key_are_its_brands(customer, two_brands):
+    rows = _key_client("0001").get("/api/v1/customers/cust-1/transactions").json()["data"]
+    assert rows and {row["brand_id"] for row in rows} == {"0001"}
+    rows = _key_client("0001").get("/api/v1/transactions").json()["data"]
+    assert rows and {row["brand_id"] for row in rows} == {"0001"}

@@ -1,0 +1,121 @@
+"""Rate limits per key, shared by every process and node (issue "Brand isolation and production
+hardening", item 9): writes per key, /auth/authorize per key, failed authentications per client
+address, each a 429 `throttled` with Retry-After; counters in the Django cache (Redis in
+production), so two processes share one budget."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from campaigns.services import api_key_create
+from tests.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+BODY = {"customer_id": "cust-1", "brand_id": "0001", "type": "PURCHASE", "order": {"value": 10}}
+
+
+def _client(raw: str, address: str = "10.0.0.1") -> Client:
+    return Client(HTTP_X_API_KEY=raw, REMOTE_ADDR=address)
+
+
+def _emit(client: Client, n: int):
+    body = {**BODY, "metadata": {"n": n}}
+    return client.post("/api/v1/behavior/events", json.dumps(body), content_type="application/json")
+
+
+def assert_throttled(response) -> int:
+    assert_error(response, 429, "throttled")
+    wait = int(response["Retry-After"])
+    assert 1 <= wait <= 60
+    return wait
+
+
+def test_the_documented_defaults():
+    assert settings.LOYALTY_API_RATE == "6000/min"
+    assert settings.LOYALTY_AUTHORIZE_RATE == "60/min"
+    assert settings.LOYALTY_AUTH_FAILURE_RATE == "30/min"
+
+
+def test_writes_are_limited_per_key_and_reads_are_not(settings, customer, brand):
+    settings.LOYALTY_API_RATE = "3/min"
+    _a, first = api_key_create(name="a")
+    _b, second = api_key_create(name="b")
+    shop = _client(first)
+
+    assert [_emit(shop, n).status_code for n in range(3)] == [201, 201, 201]
+    assert_throttled(_emit(shop, 3))
+    assert shop.get("/api/v1/customers/cust-1").status_code == 200  # reads are not writes
+    assert _emit(_client(second), 4).status_code == 201  # another key has its own budget
+
+
+def test_authorize_is_limited_per_key(settings, api_key):
+    settings.LOYALTY_AUTHORIZE_RATE = "2/min"
+    shop = _client(api_key)
+    assert [shop.get("/api/v1/auth/authorize").status_code for _ in range(2)] == [200, 200]
+    assert_throttled(shop.get("/api/v1/auth/authorize"))
+
+
+def test_failed_authentications_are_limited_per_address(settings, api_key):
+    settings.LOYALTY_AUTH_FAILURE_RATE = "5/min"
+    guesser = Client(REMOTE_ADDR="10.0.0.66")
+    answers = [guesser.get("/api/v1/brands", HTTP_X_API_KEY=f"lk_000000000000.guess{n}").status_code for n in range(5)]
+    assert answers == [401] * 5
+
+    assert_throttled(guesser.get("/api/v1/brands", HTTP_X_API_KEY="lk_000000000000.guess5"))
+    # past the limit the address is refused before its credential is even looked at
+    assert_throttled(guesser.get("/api/v1/brands", HTTP_X_API_KEY=api_key))
+    # another address is not
+    assert Client(REMOTE_ADDR="10.0.0.7").get("/api/v1/brands", HTTP_X_API_KEY=api_key).status_code == 200
+
+
+def test_a_spoofed_forwarded_for_does_not_make_a_new_address(settings, api_key):
+    settings.LOYALTY_AUTH_FAILURE_RATE = "2/min"
+    guesser = Client(REMOTE_ADDR="10.0.0.66")
+    for n in range(2):
+        guesser.get("/api/v1/brands", HTTP_X_API_KEY=f"lk_0.{n}", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
+    assert_throttled(guesser.get("/api/v1/brands", HTTP_X_API_KEY="lk_0.x", HTTP_X_FORWARDED_FOR="192.0.2.99"))
+
+
+def _redis_up() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+@pytest.mark.skipif(not _redis_up(), reason="needs Redis on 127.0.0.1:6379")
+def test_two_processes_share_one_budget_in_redis(settings, customer, brand):
+    """This process spends the budget through the API; a second Python process, configured as
+    production is (CACHE_URL on Redis), finds it spent."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    settings.LOYALTY_API_RATE = "2/min"
+    from django.core.cache import cache
+
+    cache.clear()
+    key, raw = api_key_create(name="shared")
+    shop = _client(raw)
+    assert [_emit(shop, n).status_code for n in range(2)] == [201, 201]
+
+    probe = (
+        "import django; django.setup(); "
+        "from core.throttling import WRITES; "
+        f"print('spent' if WRITES.exceeded({key.pk}) else 'left')"
+    )
+    env = {**os.environ, "CACHE_URL": REDIS_URL, "LOYALTY_API_RATE": "2/min"}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "spent"
+    assert_throttled(_emit(shop, 3))
+    cache.clear()
