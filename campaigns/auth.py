@@ -73,7 +73,7 @@ def _authenticate(request) -> ApiKey | None:
     wait = AUTH_FAILURES.exceeded(address)
     if wait is not None:  # refused before the credential is looked at
         raise exceptions.Throttled(wait, detail="too many failed authentications from this address")
-    by_token = not raw.startswith(ApiKey.PREFIX)
+    by_token = raw.count(".") == 2  # a JWT (header.claims.signature); keys are UUIDs (or lk_<id>.<secret>)
     key = key_from_token(raw) if by_token else ApiKey.find(raw)
     if key is None:
         AUTH_FAILURES.hit(address)
@@ -145,7 +145,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "`Authorization: Bearer <API key>` (keys start with `lk_`), or a one-hour token "
+                "description": "`Authorization: Bearer <API key>` (keys are UUIDs), or a one-hour token "
                 "from `GET /api/v1/auth/authorize`.",
             },
             {

@@ -189,7 +189,7 @@ class ApiKey(TimeStampedModel):
     A key restricted to some brands may use only those (enforced by the API layer).
     """
 
-    PREFIX = "lk_"
+    PREFIX = "lk_"  # keys made before keys were UUIDs: `lk_<lookup>.<secret>` (still accepted)
 
     name = models.CharField(max_length=255)
     lookup = models.CharField(max_length=16, unique=True, editable=False)
@@ -211,7 +211,7 @@ class ApiKey(TimeStampedModel):
         verbose_name = "API key"
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.PREFIX}{self.lookup}...)"
+        return f"{self.name} ({self.lookup[:8]}...)"
 
     @staticmethod
     def hash(raw: str) -> str:
@@ -219,16 +219,26 @@ class ApiKey(TimeStampedModel):
 
     @classmethod
     def generate(cls, *, name: str, unrestricted: bool) -> tuple["ApiKey", str]:
-        lookup = secrets.token_hex(6)
-        raw = f"{cls.PREFIX}{lookup}.{secrets.token_urlsafe(32)}"
-        key = cls.objects.create(name=name, lookup=lookup, key_hash=cls.hash(raw), is_unrestricted=unrestricted)
+        """A new key in Masivo's form, a random (version 4) UUID, since Masivo clients check the
+        format. Its first 12 hex digits find the row; the SHA-256 of the whole key proves it
+        (the other 74 random bits are the secret; failed guesses are rate-limited)."""
+        raw = str(uuid.uuid4())
+        key = cls.objects.create(
+            name=name, lookup=raw.replace("-", "")[:12], key_hash=cls.hash(raw), is_unrestricted=unrestricted
+        )
         return key, raw
 
     @classmethod
     def find(cls, raw: str) -> "ApiKey | None":
-        if not raw.startswith(cls.PREFIX) or "." not in raw:
-            return None
-        lookup = raw[len(cls.PREFIX) :].split(".", 1)[0]
+        """The active key `raw` is: a UUID (any case), or a key of the former `lk_<lookup>.<secret>` form."""
+        if raw.startswith(cls.PREFIX) and "." in raw:
+            lookup = raw[len(cls.PREFIX) :].split(".", 1)[0]
+        else:
+            try:
+                raw = str(uuid.UUID(raw))
+            except ValueError:
+                return None
+            lookup = raw.replace("-", "")[:12]
         key = cls.objects.filter(lookup=lookup, is_active=True).first()
         if key is None or not secrets.compare_digest(key.key_hash, cls.hash(raw)):
             return None

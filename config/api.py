@@ -11,6 +11,7 @@ from campaigns.api.rewards import RewardViewSet
 from campaigns.api.tiers import TierViewSet
 from core.serializers import PATH_ID
 from events.api import EventViewSet, RedeemPreviewView
+from events.maintenance_api import FulfillExpiredEventsView
 from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
 
 router = SimpleRouter()
@@ -30,5 +31,6 @@ router.register("transactions", TransactionViewSet, basename="transaction")
 urlpatterns = [
     path("auth/authorize", AuthorizeView.as_view(), name="authorize"),
     path("events/redeem/preview", RedeemPreviewView.as_view(), name="redeem-preview"),
+    path("customers/fulfill_expired_events", FulfillExpiredEventsView.as_view(), name="fulfill-expired-events"),
     *router.urls,
 ]

@@ -3,9 +3,12 @@ from functools import wraps
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from core.api import not_found_view
 
 
 def api_docs(view):
@@ -27,6 +30,9 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
+    # Masivo's base path, the same API: an integration that only swaps the host works as it is
+    # (namespaced, so reverse() names the /api/v1/ paths; left out of the schema, core.schema).
+    path("api/storefront/v1/", include(("config.api", "storefront"), namespace="storefront")),
     path("api/schema/", api_docs(SpectacularAPIView.as_view()), name="schema"),
     path("api/docs/", api_docs(SpectacularSwaggerView.as_view(url_name="schema")), name="docs"),
     path(
@@ -34,6 +40,9 @@ urlpatterns = [
         api_docs(SpectacularRedocView.as_view(url_name="schema", template_name="api_docs/redoc.html")),
         name="redoc",
     ),
+    # Anything else under /api/ is the API's JSON 404, with DEBUG on too (Django's debug 404
+    # page would answer HTML to a client that expects JSON).
+    re_path(r"^api/", csrf_exempt(not_found_view)),  # any method: a JSON 404, never a CSRF page
 ]
 
 handler404 = "core.api.not_found_view"

@@ -1,10 +1,45 @@
 """Strict query filters: a value the API does not understand is a 400, never ignored or a 500."""
 
-from datetime import UTC
+from datetime import UTC, datetime, time, timedelta
 
 import django_filters
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
+
+
+class _NamedFilter(django_filters.CharFilter):
+    def __init__(self, *args, param: str, **kwargs):
+        self.param = param  # the query parameter's name, for the 400's details
+        super().__init__(*args, **kwargs)
+
+
+class DayFilter(_NamedFilter):
+    """One day of the programme's time zone, written DD-MM-YYYY as Masivo writes it: rows whose
+    `field_name` falls on that day."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        try:
+            day = datetime.strptime(value, "%d-%m-%Y").date()
+        except ValueError:
+            raise ValidationError({self.param: "a day as DD-MM-YYYY"}) from None
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lt": start + timedelta(days=1)})
+
+
+class YearFilter(_NamedFilter):
+    """One calendar year of the programme's time zone (YYYY): rows whose `field_name` falls in it."""
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        if not (value.isascii() and value.isdigit() and len(value) == 4 and 1 <= int(value) <= 9998):
+            raise ValidationError({self.param: "a year as YYYY"})
+        start = timezone.make_aware(datetime(int(value), 1, 1))
+        end = timezone.make_aware(datetime(int(value) + 1, 1, 1))
+        return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lt": end})
 
 
 class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):

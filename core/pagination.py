@@ -78,14 +78,15 @@ class RangePagination(BasePagination):
 
 class LedgerCursorPagination(CursorPagination):
     """Cursor paging for the ledger, newest first: `{"data": [...], "cursor": "<next or null>",
-    "previous_cursor": ...}`; ask for the next page with `?cursor=<cursor>`, `?limit=` up to 500.
+    "previous_cursor": ...}`; ask for the next page with `?cursor=<cursor>`, `?limit=` up to 1,000
+    (Masivo's page).
     Stable under concurrent inserts (ids only grow), and O(page) however long the ledger."""
 
     schema_prefix = "CursorPaginated"  # its component name (core.schema.ApiSchema)
     ordering = "-id"
     page_size = 100
     page_size_query_param = "limit"
-    max_page_size = 500
+    max_page_size = 1000
 
     def decode_cursor(self, request):
         """The cursor this API gave out, or 400 `invalid_cursor` for any other text: a cursor is

@@ -5,7 +5,9 @@ the conflicts it may answer). Nothing here runs while a request is served.
 - `ApiSchema` (the DEFAULT_SCHEMA_CLASS): the `{"data": ...}` envelope around a single object
   (lists are documented by their paginator, core.pagination), the error responses every
   operation shares, `Idempotency-Key` on every POST and the response headers;
-- strict input serializers refuse unknown keys: their request schemas say `additionalProperties: false`;
+- strict input serializers: their request schemas stay open (an unknown key that is not a
+  near-miss spelling of a known one is accepted and answered in `warnings`, core.serializers),
+  with the sizes and non-blank strings drf-spectacular leaves out;
 - the custom input fields: amounts (JSON number or decimal string), JSON objects, any JSON value;
 - the error body `{"error": "<code>", "details": <text or {field path: message}>}`;
 - postprocessing hooks: the paths as Masivo writes them, without a trailing slash (the router
@@ -86,10 +88,9 @@ class BlankableEmailScheme(OpenApiSerializerFieldExtension):
 
 
 def strict_object(auto_schema, serializer, direction) -> dict:
-    """The serializer's object schema, closed (`additionalProperties: false`), with what
-    drf-spectacular leaves out: non-blank strings (`minLength: 1`) and list sizes."""
+    """The serializer's object schema with what drf-spectacular leaves out: non-blank strings
+    (`minLength: 1`) and list sizes. Open to other keys (they are accepted with a warning)."""
     schema = auto_schema._map_basic_serializer(serializer, direction)
-    schema["additionalProperties"] = False
     properties = schema.get("properties", {})
     for name, field in force_instance(serializer).fields.items():
         prop = properties.get(name)
@@ -170,6 +171,21 @@ ERROR_TEXT = {
 }
 
 
+WARNINGS_SCHEMA = {
+    "type": "array",
+    "description": "Present when the body held unknown fields that are not near-miss spellings of known ones: "
+    "they were accepted and ignored (an event's stored payload keeps them as sent).",
+    "items": {
+        "type": "object",
+        "required": ["field", "message"],
+        "properties": {
+            "field": {"type": "string", "example": "order.products[0].quantity"},
+            "message": {"type": "string", "example": "unknown field, ignored"},
+        },
+    },
+}
+
+
 def refusal(description: str) -> OpenApiResponse:
     """An error response of an operation, with its own description (the body is `Error`)."""
     return OpenApiResponse(Error, description=description)
@@ -239,11 +255,14 @@ class ApiSchema(AutoSchema):
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        single = not self._is_list_view()
+        single = not self._is_list_view() and getattr(self.view, "envelope", True)  # False: the body as is
         for code, response in responses.items():
             if code.startswith("2") and single:
                 for media in response.get("content", {}).values():
-                    media["schema"] = {"type": "object", "required": ["data"], "properties": {"data": media["schema"]}}
+                    envelope = {"type": "object", "required": ["data"], "properties": {"data": media["schema"]}}
+                    if self.method in ("POST", "PUT", "PATCH"):
+                        envelope["properties"]["warnings"] = WARNINGS_SCHEMA
+                    media["schema"] = envelope
             elif code >= "400" and "content" not in response:
                 response["content"] = self._error_content()
         for code in self._shared_errors():
@@ -273,6 +292,12 @@ class ApiSchema(AutoSchema):
 
 
 # ---- paths -----------------------------------------------------------------------------------------------
+
+
+def without_aliases(endpoints, **kwargs):
+    """Preprocessing hook: document each operation once, under /api/v1/ (Masivo's base path
+    /api/storefront/v1/ serves the same views)."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].startswith("/api/storefront/")]
 
 
 def strip_trailing_slashes(result, generator, request, public):

@@ -1,11 +1,19 @@
-"""Strict input fields: the API refuses what it does not understand instead of guessing.
+"""Strict input fields: the API refuses what it would misread instead of guessing.
 
-- unknown keys are refused, naming the key and suggesting the right name;
+- an unknown key that is a near-miss spelling of a known one (edit distance 2 or less, case and
+  transpositions included: `fulfill`, `purchaseid`, `prodcuts`), or a known alias of a field the
+  body lacks (`customer` for `customer_id`), is refused naming the key and suggesting the right
+  name; any other unknown key, at any level, is accepted and ignored, and reported in the
+  response's top-level `warnings` (Masivo integrations send fields Masivo ignores, such as
+  `order.products[].quantity` and `order.timestamp`). Serializers with `keep_unknown = True`
+  (the emit body) keep such keys in what they return, so the stored payload holds them as sent;
+  the others drop them;
 - strings must be JSON strings, booleans JSON booleans, integers whole numbers (not true/false);
 - amounts are Decimals >= 0 (or > 0), <= 10^12, with at most 4 decimals;
 - datetimes must carry a time zone.
 """
 
+import contextvars
 import difflib
 from decimal import Decimal
 
@@ -19,35 +27,97 @@ ALIASES = {
     "customer": "customer_id",
     "brand": "brand_id",
     "event_type": "type",
-    "quantity": "amount",
     "reward_id": "id",
     "purchaseId": "purchase_id",
 }
+NEAR_MISS = 2  # edits (insert, delete, substitute, swap two neighbours) from a known field name
+
+# The unknown fields accepted by the request being handled (core.views.EnvelopeMixin resets it
+# for each request and answers it as `warnings`).
+WARNINGS: contextvars.ContextVar[list | None] = contextvars.ContextVar("unknown_field_warnings", default=None)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance (Levenshtein plus adjacent transpositions)."""
+    previous2, previous = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = ca != cb
+            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if previous2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, previous2[j - 2] + 1)
+            current.append(best)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def near_miss(name: str, known, data: dict) -> str | None:
+    """The refusal of an unknown key that is a misspelling of a known field, else None."""
+    if name in ALIASES and ALIASES[name] in known and ALIASES[name] not in data:
+        return f"unknown field; did you mean '{ALIASES[name]}'?"
+    close = [field for field in known if edit_distance(name.lower(), field.lower()) <= NEAR_MISS]
+    if close:
+        best = difflib.get_close_matches(name, close, n=1, cutoff=0) or close
+        return f"unknown field; did you mean '{best[0]}'?"
+    return None
 
 
 def suggest(name: str, known) -> str:
-    if name in ALIASES and ALIASES[name] in known:
-        return f"unknown field; did you mean '{ALIASES[name]}'?"
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.7)
-    if close:
-        return f"unknown field; did you mean '{close[0]}'?"
-    return "unknown field"
+    return near_miss(name, known, {}) or "unknown field"
+
+
+def _unknown_paths(field, data, path: str, out: list[str]) -> None:
+    if isinstance(field, serializers.ListSerializer):
+        if isinstance(data, list):
+            for index, item in enumerate(data):
+                _unknown_paths(field.child, item, f"{path}[{index}]", out)
+    elif isinstance(field, serializers.Serializer) and isinstance(data, dict):
+        for key, value in data.items():
+            sub = f"{path}.{key}" if path else str(key)
+            if key in field.fields:
+                _unknown_paths(field.fields[key], value, sub, out)
+            elif key in getattr(field, "frozen", {}):
+                continue  # refused, never accepted
+            else:
+                out.append(sub)
 
 
 class StrictSerializer(serializers.Serializer):
+    keep_unknown = False  # True: unknown (not near-miss) keys stay in the validated data, as sent
+    # Names this body may not hold, with why (the resource has them, but they cannot be set here:
+    # an id in a PATCH, a field the engine sets): refused rather than ignored.
+    frozen: dict[str, str] = {}
+
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError({"non_field_errors": ["must be a JSON object"]})
-        unknown = {key: [suggest(key, self.fields)] for key in data if key not in self.fields}
+        unknown = [key for key in data if key not in self.fields]
+        refused = {key: [self.frozen[key]] for key in unknown if key in self.frozen}
+        refused |= {
+            key: [problem] for key in unknown if key not in refused and (problem := near_miss(key, self.fields, data))
+        }
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
-            if unknown and isinstance(exc.detail, dict):
-                exc.detail.update(unknown)
+            if refused and isinstance(exc.detail, dict):
+                exc.detail.update(refused)
             raise
-        if unknown:
-            raise serializers.ValidationError(unknown)
+        if refused:
+            raise serializers.ValidationError(refused)
+        if self.keep_unknown:
+            value.update({key: data[key] for key in unknown})
         return value
+
+    def is_valid(self, *, raise_exception=False):
+        valid = super().is_valid(raise_exception=raise_exception)
+        if valid and self.parent is None:
+            paths: list[str] = []
+            _unknown_paths(self, self.initial_data, "", paths)
+            warnings = WARNINGS.get()
+            if paths and warnings is not None:
+                warnings.extend({"field": path, "message": "unknown field, ignored"} for path in paths)
+        return valid
 
 
 class StrictCharField(serializers.CharField):

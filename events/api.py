@@ -35,6 +35,8 @@ CLOCK_SKEW = timedelta(seconds=60)  # an issued_at up to a minute ahead of our c
 
 
 class RedeemIn(StrictSerializer):
+    keep_unknown = True  # kept in the stored payload as sent (core.serializers)
+
     id = serializers.UUIDField()
     amount = AmountField(positive=True)
 
@@ -44,6 +46,8 @@ def redeem_list(**kwargs):
 
 
 class ProductIn(StrictSerializer):
+    keep_unknown = True  # kept in the stored payload as sent (core.serializers)
+
     sku = StrictCharField()
     amount = AmountField(required=False)
     value = AmountField(required=False)
@@ -54,12 +58,16 @@ class ProductIn(StrictSerializer):
 
 
 class ShippingIn(StrictSerializer):
+    keep_unknown = True  # kept in the stored payload as sent (core.serializers)
+
     value = AmountField(required=False)
     discounted_value = AmountField(required=False)
     redeem = redeem_list()
 
 
 class OrderIn(StrictSerializer):
+    keep_unknown = True  # kept in the stored payload as sent (core.serializers)
+
     purchase_id = StrictCharField(required=False)
     store_id = StrictCharField(required=False)
     channel_id = StrictCharField(required=False)
@@ -75,6 +83,8 @@ class OrderIn(StrictSerializer):
 
 
 class EmitIn(StrictSerializer):
+    keep_unknown = True  # kept in the stored payload as sent (core.serializers)
+
     customer_id = StrictCharField()
     brand_id = StrictCharField()
     type = StrictCharField(max_length=64)

@@ -5,6 +5,7 @@ from celery import shared_task
 
 from core.exceptions import DomainError
 from events import services
+from events.status import Source
 
 
 @shared_task(name="events.housekeeping")
@@ -29,3 +30,15 @@ def process_event(event_id: str) -> str | None:
     except DomainError as exc:  # stored FAILED by the service; nothing to retry
         return f"failed: {exc.code}"
     return event.status if event else None
+
+
+@shared_task(name="events.fulfill_expired")
+def fulfill_expired(event_id: str) -> str:
+    """Apply late one EXPIRED held event (POST /customers/fulfill_expired_events queues these).
+    A refusal (already applied, not EXPIRED, insufficient balance: stored FAILED and linked) is
+    the outcome, not an error to retry."""
+    try:
+        event = services.event_fulfill_expired(event_id=event_id, source=Source.TASK)
+    except DomainError as exc:
+        return f"not fulfilled: {exc.code}"
+    return f"{event.status} as {event.pk}"

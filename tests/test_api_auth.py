@@ -5,6 +5,7 @@ import hashlib
 import io
 import time
 import types
+import uuid
 
 import pytest
 from django.core.management import call_command
@@ -53,9 +54,17 @@ def test_no_credentials_on_emit_is_401_and_stores_nothing(client, customer, bran
         {"HTTP_AUTHORIZATION": "Bearer nonsense"},
         {"HTTP_AUTHORIZATION": "Bearer lk_"},
         {"HTTP_X_API_KEY": "lk_000000000000.wrong"},
+        {"HTTP_X_API_KEY": "7c9e6679-7425-40de-944b-e07fc1f90ae7"},
         {"HTTP_X_API_KEY": "nonsense"},
     ],
-    ids=["bearer_unknown_key", "bearer_garbage", "bearer_prefix_only", "x_api_key_unknown", "x_api_key_garbage"],
+    ids=[
+        "bearer_unknown_key",
+        "bearer_garbage",
+        "bearer_prefix_only",
+        "x_api_key_unknown",
+        "x_api_key_unknown_uuid",
+        "x_api_key_garbage",
+    ],
 )
 def test_a_bad_key_is_401(client, api_key, headers):
     assert_401(client.get("/api/v1/brands", **headers))
@@ -100,10 +109,9 @@ def test_the_key_works_for_writes_with_x_api_key(client, api_key):
 def _token(client, api_key) -> str:
     response = client.get("/api/v1/auth/authorize", HTTP_X_API_KEY=api_key)
     assert response.status_code == 200, response.json()
-    data = response.json()["data"]
-    assert data["token_type"] == "Bearer" and data["expires_in"] == 3600
-    assert data["token"] and data["token"] != api_key
-    return data["token"]
+    token = response.json()["data"]
+    assert isinstance(token, str) and token and token != api_key
+    return token
 
 
 def test_authorize_returns_a_token_that_works_as_bearer(client, api_key, brand):
@@ -163,7 +171,7 @@ def test_a_token_cannot_be_exchanged_for_a_fresh_token(client, api_key):
 
 def test_the_key_is_stored_hashed_never_raw(api_key):
     [row] = ApiKey.objects.values()
-    secret = api_key.split(".", 1)[1]
+    secret = api_key.replace("-", "")[12:]  # what follows the lookup digits
     for value in row.values():
         assert api_key not in str(value)
         assert secret not in str(value)
@@ -184,7 +192,7 @@ def test_create_api_key_prints_the_key_alone_on_the_last_line(client, brand):
     out = io.StringIO()
     call_command("create_api_key", "pos terminal", stdout=out)
     last = out.getvalue().rstrip("\n").splitlines()[-1]
-    assert last.startswith(ApiKey.PREFIX) and " " not in last
+    assert str(uuid.UUID(last)) == last
     key = ApiKey.objects.get(name="pos terminal")
     assert key.key_hash == hashlib.sha256(last.encode()).hexdigest()
     assert last not in str(ApiKey.objects.values().get(pk=key.pk))

@@ -88,7 +88,6 @@ PINNED = {
         "rules",
         "created_at",
     },
-    "TokenOut": {"token", "token_type", "expires_in"},
     "WalletLineOut": LINE,
     "RewardSummaryOut": {"id", "name", "type", "brand_id", "decimals"},
     "WalletTotalOut": TOTAL,
@@ -135,6 +134,7 @@ PINNED = {
     "PreviewErrorOut": {"error", "details"},
     "PreviewRedemptionOut": {"place", "reward_id", "amount", "value", "status", "error"},
     "PreviewOrderOut": {"value", "discount", "value_after"},
+    "QueuedOut": {"message", "details"},
     "PreviewOut": {"redemptions", "valid", "order"},
     "Error": {"error", "details", "event_id", "status", "place", "reward_id"},
 }

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from campaigns.auth import allowed_brands
 from core.exceptions import NotFound
-from core.filters import UTCDateTimeFilter
+from core.filters import DayFilter, UTCDateTimeFilter, YearFilter
 from core.pagination import LedgerCursorPagination, RangePagination
 from core.schema import refusal
 from core.serializers import PATH_ID, AwareDateTimeField, JSONObjectField, StrictCharField, StrictSerializer
@@ -31,6 +31,11 @@ class CustomerIn(StrictSerializer):
 
 
 class CustomerPatch(StrictSerializer):
+    frozen = {
+        "id": "a customer's id cannot be changed here",
+        "tier_id": "the tier follows the customer's metrics (the engine moves it)",
+        "registration_date": "the registration date cannot be changed",
+    }
     name = StrictCharField(required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=255)
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
@@ -120,6 +125,10 @@ class TransactionFilter(django_filters.FilterSet):
     customer_id = django_filters.CharFilter(field_name="wallet__customer_id")
     created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    date = DayFilter(
+        param="date", field_name="created_at", help_text="One day, DD-MM-YYYY (Masivo), in the programme's time zone."
+    )
+    year = YearFilter(param="year", field_name="created_at", help_text="One year, YYYY, in the programme's time zone.")
 
     class Meta:
         model = Transaction

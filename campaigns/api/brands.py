@@ -17,6 +17,7 @@ class BrandIn(StrictSerializer):
 
 
 class BrandPatch(StrictSerializer):
+    frozen = {"id": "a brand's id cannot be changed"}
     name = StrictCharField()
 
 

@@ -40,6 +40,10 @@ class CampaignPatch(CampaignIn):
 
 
 class CampaignCopyIn(StrictSerializer):
+    frozen = {
+        name: "a copy takes this from the campaign copied; change it on the copy (PATCH) before it starts"
+        for name in ("rules", "trigger", "brand_id", "type", "budget", "limit", "end_date", "status")
+    }
     name = StrictCharField(required=False)
     start_date = AwareDateTimeField(required=False)
 

@@ -12,6 +12,7 @@ from core.serializers import StrictBooleanField, StrictSerializer
 
 
 class EventTypeIn(StrictSerializer):
+    frozen = {"built_in": "set by the engine: only the built-in event types are built in"}
     name = serializers.RegexField(
         r"^[A-Z][A-Z0-9_]*$",
         max_length=64,
@@ -21,6 +22,7 @@ class EventTypeIn(StrictSerializer):
 
 
 class EventTypePatch(StrictSerializer):
+    frozen = {"name": "an event type's name cannot be changed (create another one)"}
     tracking_only = StrictBooleanField()
 
 

@@ -12,7 +12,12 @@ services' public entry points.
 """
 
 from events.services.emit import event_emit, event_enqueue, event_fulfill_expired, event_process_queued
-from events.services.housekeeping import event_expire_due, event_requeue_stale, housekeeping_run
+from events.services.housekeeping import (
+    event_expire_due,
+    event_requeue_stale,
+    events_fulfill_expired_queue,
+    housekeeping_run,
+)
 from events.services.transitions import event_fulfill, event_reverse
 
 __all__ = [
@@ -25,4 +30,5 @@ __all__ = [
     "event_requeue_stale",
     "event_reverse",
     "housekeeping_run",
+    "events_fulfill_expired_queue",
 ]

@@ -20,7 +20,7 @@ from django.utils import timezone
 from core.clock import db_now
 from events.idempotency import idempotency_purge
 from events.models import Event
-from events.selectors import events_due
+from events.selectors import events_due, events_expired_unfulfilled
 from events.services.emit import send_process
 from events.services.transitions import event_release
 from events.status import Source
@@ -82,3 +82,24 @@ def event_requeue_stale(*, older_than: timedelta = timedelta(minutes=5)) -> int:
     for event in stale:
         send_process(event)
     return len(stale)
+
+
+MAX_LATE_FULFILMENTS = 500  # events queued by one call of POST /customers/fulfill_expired_events
+
+
+def events_fulfill_expired_queue(*, issued_from: datetime, issued_to: datetime, brands: set[str] | None = None) -> int:
+    """Queue for a Celery worker the late fulfilment (event_fulfill_expired) of the held events
+    issued in [issued_from, issued_to) that EXPIRED although the shop fulfilled them: at most
+    MAX_LATE_FULFILMENTS, oldest first, only `brands`' when given. The tasks are sent once the
+    caller's transaction commits; each one's outcome (a new RESOLVED or FAILED event linked by
+    `replaces`) is visible on the event, and a redelivered task applies nothing twice (the
+    service refuses a second late fulfilment). Returns how many were queued."""
+    from events.tasks import fulfill_expired
+
+    due = events_expired_unfulfilled(issued_from=issued_from, issued_to=issued_to)
+    if brands is not None:
+        due = due.filter(brand_id__in=brands)
+    ids = [str(pk) for pk in due.values_list("pk", flat=True)[:MAX_LATE_FULFILMENTS]]
+    for event_id in ids:
+        transaction.on_commit(lambda event_id=event_id: fulfill_expired.delay(event_id))
+    return len(ids)

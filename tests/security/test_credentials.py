@@ -38,7 +38,7 @@ def _post(headers: dict, body=BODY, key="retry-1"):
 def _token(raw: str) -> str:
     response = Client().get("/api/v1/auth/authorize", HTTP_X_API_KEY=raw)
     assert response.status_code == 200, response.content
-    return response.json()["data"]["token"]
+    return response.json()["data"]
 
 
 # ---- 6. an idempotency key is scoped to the API key, whatever the credential's form ----------------------

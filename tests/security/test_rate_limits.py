@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import types
 
 import pytest
 from django.conf import settings
@@ -30,10 +31,12 @@ def _emit(client: Client, n: int):
     return client.post("/api/v1/behavior/events", json.dumps(body), content_type="application/json")
 
 
-def assert_throttled(response) -> int:
+def assert_throttled(response, period: int = 86400) -> int:
+    """429 throttled, Retry-After within the window. The tests use windows of a day, so that no
+    window ends in the middle of a test."""
     assert_error(response, 429, "throttled")
     wait = int(response["Retry-After"])
-    assert 1 <= wait <= 60
+    assert 1 <= wait <= period
     return wait
 
 
@@ -44,7 +47,7 @@ def test_the_documented_defaults():
 
 
 def test_writes_are_limited_per_key_and_reads_are_not(settings, customer, brand):
-    settings.LOYALTY_API_RATE = "3/min"
+    settings.LOYALTY_API_RATE = "3/day"
     _a, first = api_key_create(name="a")
     _b, second = api_key_create(name="b")
     shop = _client(first)
@@ -56,14 +59,14 @@ def test_writes_are_limited_per_key_and_reads_are_not(settings, customer, brand)
 
 
 def test_authorize_is_limited_per_key(settings, api_key):
-    settings.LOYALTY_AUTHORIZE_RATE = "2/min"
+    settings.LOYALTY_AUTHORIZE_RATE = "2/day"
     shop = _client(api_key)
     assert [shop.get("/api/v1/auth/authorize").status_code for _ in range(2)] == [200, 200]
     assert_throttled(shop.get("/api/v1/auth/authorize"))
 
 
 def test_failed_authentications_are_limited_per_address(settings, api_key):
-    settings.LOYALTY_AUTH_FAILURE_RATE = "5/min"
+    settings.LOYALTY_AUTH_FAILURE_RATE = "5/day"
     guesser = Client(REMOTE_ADDR="10.0.0.66")
     answers = [guesser.get("/api/v1/brands", HTTP_X_API_KEY=f"lk_000000000000.guess{n}").status_code for n in range(5)]
     assert answers == [401] * 5
@@ -76,7 +79,7 @@ def test_failed_authentications_are_limited_per_address(settings, api_key):
 
 
 def test_a_spoofed_forwarded_for_does_not_make_a_new_address(settings, api_key):
-    settings.LOYALTY_AUTH_FAILURE_RATE = "2/min"
+    settings.LOYALTY_AUTH_FAILURE_RATE = "2/day"
     guesser = Client(REMOTE_ADDR="10.0.0.66")
     for n in range(2):
         guesser.get("/api/v1/brands", HTTP_X_API_KEY=f"lk_0.{n}", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}")
@@ -99,7 +102,7 @@ def test_two_processes_share_one_budget_in_redis(settings, customer, brand):
     """This process spends the budget through the API; a second Python process, configured as
     production is (CACHE_URL on Redis), finds it spent."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    settings.LOYALTY_API_RATE = "2/min"
+    settings.LOYALTY_API_RATE = "2/day"  # one window for the whole test (a minute could end mid-test)
     from django.core.cache import cache
 
     cache.clear()
@@ -112,10 +115,23 @@ def test_two_processes_share_one_budget_in_redis(settings, customer, brand):
         "from core.throttling import WRITES; "
         f"print('spent' if WRITES.exceeded({key.pk}) else 'left')"
     )
-    env = {**os.environ, "CACHE_URL": REDIS_URL, "LOYALTY_API_RATE": "2/min"}
+    env = {**os.environ, "CACHE_URL": REDIS_URL, "LOYALTY_API_RATE": "2/day"}
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "spent"
     assert_throttled(_emit(shop, 3))
     cache.clear()
+
+
+def test_retry_after_is_the_rest_of_the_window_rounded_up(settings, api_key, monkeypatch):
+    import core.throttling
+
+    settings.LOYALTY_AUTHORIZE_RATE = "1/min"
+    start = 1_800_000_000 // 60 * 60  # the start of a minute
+    monkeypatch.setattr(core.throttling, "time", types.SimpleNamespace(time=lambda: start + 58.5))
+    shop = _client(api_key)
+    assert shop.get("/api/v1/auth/authorize").status_code == 200
+    assert assert_throttled(shop.get("/api/v1/auth/authorize"), period=60) == 2  # 1.5 s left, rounded up
+    monkeypatch.setattr(core.throttling, "time", types.SimpleNamespace(time=lambda: start + 60))  # the next window
+    assert shop.get("/api/v1/auth/authorize").status_code == 200
