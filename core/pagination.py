@@ -7,7 +7,7 @@ from base64 import b64encode
 from urllib.parse import urlencode
 
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import BasePagination, CursorPagination
+from rest_framework.pagination import BasePagination, Cursor, CursorPagination
 from rest_framework.response import Response
 
 from core.exceptions import InvalidInput
@@ -79,7 +79,8 @@ class RangePagination(BasePagination):
 class LedgerCursorPagination(CursorPagination):
     """Cursor paging for the ledger, newest first: `{"data": [...], "cursor": "<next or null>",
     "previous_cursor": ...}`; ask for the next page with `?cursor=<cursor>`, `?limit=` up to 1,000
-    (Masivo's page).
+    (Masivo's page). As in Masivo, `?cursor=<id>` (the last id seen, digits) also works: the rows
+    older than that one.
     Stable under concurrent inserts (ids only grow), and O(page) however long the ledger."""
 
     schema_prefix = "CursorPaginated"  # its component name (core.schema.ApiSchema)
@@ -93,6 +94,8 @@ class LedgerCursorPagination(CursorPagination):
         accepted only if encoding what it decodes to gives it back (DRF answers 404 for some
         tampered cursors and fails on others)."""
         raw = request.query_params.get(self.cursor_query_param)
+        if raw and re.fullmatch(r"[0-9]{1,19}", raw):  # Masivo's cursor: the last id seen
+            return Cursor(offset=0, reverse=False, position=raw)
         try:
             cursor = super().decode_cursor(request)
             canonical = cursor is None or self._encoded(cursor) == raw

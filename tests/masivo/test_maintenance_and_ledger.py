@@ -104,3 +104,15 @@ def test_a_customers_transactions_of_one_year(api, customer, brand, star_campaig
     assert len(api.get(f"/customers/cust-1/transactions?year={year}").json()["data"]) == 1
     assert api.get(f"/customers/cust-1/transactions?year={year - 1}").json()["data"] == []
     assert_error(api.get("/customers/cust-1/transactions?year=twenty"), 400, "validation_error", "year")
+
+
+def test_a_masivo_cursor_is_the_last_id_seen(api, customer, brand, star_campaign):
+    for n in range(3):
+        emit(customer, brand, value=100 + n)
+    ids = [row["id"] for row in api.get("/transactions").json()["data"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
+    after_first = api.get(f"/transactions?cursor={ids[0]}&limit=1").json()
+    assert [row["id"] for row in after_first["data"]] == [ids[1]]
+    assert [row["id"] for row in api.get(f"/transactions?cursor={ids[1]}").json()["data"]] == [ids[2]]
+    assert api.get(f"/transactions?cursor={ids[2]}").json()["data"] == []
+    assert_error(api.get(f"/transactions?cursor={'9' * 25}"), 400, "invalid_cursor")
