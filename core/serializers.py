@@ -31,6 +31,7 @@ ALIASES = {
     "purchaseId": "purchase_id",
 }
 NEAR_MISS = 2  # edits (insert, delete, substitute, swap two neighbours) from a known field name
+MAX_UNKNOWN = 100  # unknown fields one body may carry (each is kept, checked and answered)
 
 # The unknown fields accepted by the request being handled (core.views.EnvelopeMixin resets it
 # for each request and answers it as `warnings`).
@@ -56,7 +57,11 @@ def near_miss(name: str, known, data: dict) -> str | None:
     """The refusal of an unknown key that is a misspelling of a known field, else None."""
     if name in ALIASES and ALIASES[name] in known and ALIASES[name] not in data:
         return f"unknown field; did you mean '{ALIASES[name]}'?"
-    close = [field for field in known if edit_distance(name.lower(), field.lower()) <= NEAR_MISS]
+    close = [  # the distance is at least the difference in length: only names of about the same length
+        field
+        for field in known
+        if abs(len(field) - len(name)) <= NEAR_MISS and edit_distance(name.lower(), field.lower()) <= NEAR_MISS
+    ]
     if close:
         best = difflib.get_close_matches(name, close, n=1, cutoff=0) or close
         return f"unknown field; did you mean '{best[0]}'?"
@@ -114,6 +119,11 @@ class StrictSerializer(serializers.Serializer):
         if valid and self.parent is None:
             paths: list[str] = []
             _unknown_paths(self, self.initial_data, "", paths)
+            if len(paths) > MAX_UNKNOWN:
+                self._validated_data, self._errors = {}, {"body": [f"at most {MAX_UNKNOWN} unknown fields"]}
+                if raise_exception:
+                    raise serializers.ValidationError(self._errors)
+                return False
             warnings = WARNINGS.get()
             if paths and warnings is not None:
                 warnings.extend({"field": path, "message": "unknown field, ignored"} for path in paths)

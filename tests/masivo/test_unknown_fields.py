@@ -101,3 +101,14 @@ def test_a_customer_patch_accepts_an_unknown_field_with_a_warning(api, customer)
     assert response.status_code == 200, response.content
     assert response.json()["warnings"] == [{"field": "phone", "message": "unknown field, ignored"}]
     assert response.json()["data"]["customer"]["name"] == "Ann"
+
+
+def test_the_unknown_fields_of_one_body_are_bounded(api, customer, star_campaign):
+    many = {**MASIVO_PURCHASE, **{f"extra_field_{n}": n for n in range(101)}}
+    many["order"] = {"purchase_id": "M-9", "value": 10}
+    response = api.post("/behavior/events", many)
+    assert response.status_code == 400 and "body" in response.json()["details"]
+    assert not Event.objects.exists()
+    some = {key: value for key, value in many.items() if not key.startswith("extra_field_")}
+    some |= {f"extra_field_{n}": n for n in range(95)}  # with `colour`, 96 unknown fields: within the bound
+    assert api.post("/behavior/events", some).status_code == 201
