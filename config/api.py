@@ -1,6 +1,6 @@
 """The API router: every endpoint under /api/v1/."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from campaigns.api.authorize import AuthorizeView
@@ -11,8 +11,10 @@ from campaigns.api.rewards import RewardViewSet
 from campaigns.api.tiers import TierViewSet
 from core.serializers import PATH_ID
 from events.api import EventViewSet, RedeemPreviewView
+from events.codes_api import CodeIssueView, CodeVerifyView
 from events.maintenance_api import FulfillExpiredEventsView
 from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
+from wallets.api_customers import CustomerConsentView, CustomerIdentifyView, CustomerTagsView
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # Masivo paths have no trailing slash; accept both
@@ -31,6 +33,17 @@ router.register("transactions", TransactionViewSet, basename="transaction")
 urlpatterns = [
     path("auth/authorize", AuthorizeView.as_view(), name="authorize"),
     path("events/redeem/preview", RedeemPreviewView.as_view(), name="redeem-preview"),
+    path("auth/totp", CodeIssueView.as_view(), name="totp"),
+    path("auth/totp/verify", CodeVerifyView.as_view(), name="totp-verify"),
     path("customers/fulfill_expired_events", FulfillExpiredEventsView.as_view(), name="fulfill-expired-events"),
+    re_path(rf"^customers/(?P<customer_id>{PATH_ID})/tags/?$", CustomerTagsView.as_view(), name="customer-tags"),
+    re_path(
+        rf"^customers/(?P<customer_id>{PATH_ID})/consent/?$", CustomerConsentView.as_view(), name="customer-consent"
+    ),
+    re_path(
+        rf"^customers/(?P<customer_id>{PATH_ID})/identify/anonymous/?$",
+        CustomerIdentifyView.as_view(),
+        name="customer-identify",
+    ),
     *router.urls,
 ]

@@ -16,7 +16,9 @@ The limits (settings, from the environment, "N/s", "N/min", "N/hour" or "N/day";
 - `LOYALTY_AUTHORIZE_RATE` (60/min): `GET /auth/authorize` per API key;
 - `LOYALTY_AUTH_FAILURE_RATE` (30/min): failed authentications per client address. Past it,
   every request from that address that carries a credential answers 429 until the window ends,
-  before its credential is even looked at.
+  before its credential is even looked at;
+- `LOYALTY_TOTP_GUESS_RATE` (10/min): wrong customer one-time codes per customer, or per API key
+  when the verify names no customer (events/codes.py).
 
 Each answers 429 `throttled` with `Retry-After` (seconds until the window ends).
 The client address is REMOTE_ADDR, or behind `LOYALTY_NUM_PROXIES` trusted proxies the address
@@ -37,7 +39,7 @@ from rest_framework.throttling import BaseThrottle
 
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 PERIODS |= {"d": 86400, "day": 86400}
-RATE_SETTINGS = ("LOYALTY_API_RATE", "LOYALTY_AUTHORIZE_RATE", "LOYALTY_AUTH_FAILURE_RATE")
+RATE_SETTINGS = ("LOYALTY_API_RATE", "LOYALTY_AUTHORIZE_RATE", "LOYALTY_AUTH_FAILURE_RATE", "LOYALTY_TOTP_GUESS_RATE")
 
 
 def parse_rate(rate: str | None) -> tuple[int, int] | None:
@@ -104,6 +106,17 @@ class Window:
             return None
         key, number, remaining = current
         return remaining if (cache.get(key) or 0) >= number else None
+
+    def refund(self, ident) -> None:
+        """Take back one `hit` (a request counted first, atomically, that turned out not to
+        count: a right one-time code is no wrong guess)."""
+        current = self._current(ident)
+        if current is None:
+            return
+        try:
+            cache.decr(current[0])
+        except ValueError:  # the window ended meanwhile: nothing to take back
+            pass
 
 
 WRITES = Window("write", "LOYALTY_API_RATE")

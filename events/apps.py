@@ -11,3 +11,9 @@ class EventsConfig(AppConfig):
         from events.rewarding import campaign_past_grants
 
         set_past_grants_counter(campaign_past_grants)
+
+        # wallets (below events) records each new customer's REGISTRATION event through this app.
+        from events.lifecycle import registration_record
+        from wallets.hooks import set_registration_hook
+
+        set_registration_hook(registration_record)

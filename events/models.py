@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from campaigns.models import Brand, EventType
+from campaigns.models import ApiKey, Brand, EventType
 from core.exceptions import InvalidTransition
 from core.json import DecimalJSONDecoder, ExactJSONEncoder, StoredJSONEncoder
 from wallets.models import Customer
@@ -143,3 +143,33 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="one_record_per_idempotency_key")]
+
+
+class CustomerCode(models.Model):
+    """A customer's one-time code (POST /auth/totp, events.codes): live while unspent and
+    unexpired; unique among unspent codes (an expired one is spent when its code is drawn again)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="codes")
+    code = models.CharField(max_length=12)
+    metadata = models.JSONField(default=dict, blank=True, encoder=StoredJSONEncoder, decoder=DecimalJSONDecoder)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    api_key = models.ForeignKey(ApiKey, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["code"], condition=Q(used_at__isnull=True), name="one_unspent_code")
+        ]
+
+
+class BirthdayGreeting(models.Model):
+    """A customer's BIRTHDAY event of one year was recorded (events.lifecycle): the unique
+    constraint makes it once per customer and year, whoever runs the housekeeping."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="birthday_greetings")
+    year = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "year"], name="one_birthday_a_year")]

@@ -39,6 +39,13 @@ class EventResultOut(serializers.Serializer):
     redemptions = RedemptionTakenOut(many=True, required=False)
     wallet = WalletTotalsOut(required=False, help_text="Totals after the event.")
     customer = EventCustomerOut(required=False)
+    campaigns_skipped = serializers.ChoiceField(
+        choices=["no_behavioral_consent"],
+        required=False,
+        help_text="Present when no campaign was evaluated for the event: `no_behavioral_consent` (the customer's "
+        "consent has `behavioral_campaigns: false`, read when the event was applied). The event is stored and "
+        "answered as usual and its redemptions apply; it grants nothing.",
+    )
 
 
 class EventOut(serializers.Serializer):

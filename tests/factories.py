@@ -34,7 +34,8 @@ class RewardFactory(factory.django.DjangoModelFactory):
 class CustomerFactory(factory.django.DjangoModelFactory):
     """A customer registered through the service, as the API registers one: with its wallet, in the
     base tier. Takes what `customer_register` takes (id, name, email, status, tags, metadata,
-    registration_date); anything else is refused with a TypeError."""
+    registration_date, and the profile fields of wallets.profile.PROFILE_FIELDS: dob, gender,
+    is_anonymous, consent, ...); anything else is refused with a TypeError."""
 
     class Meta:
         model = Customer
@@ -46,6 +47,9 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, **kwargs):
+        # Like any registration, this records the customer's REGISTRATION event when the programme
+        # has a brand (tests/masivo/test_lifecycle_events.py); tests/helpers.py has helpers that
+        # count only the events a test is about.
         return customer_register(**kwargs)
 
 

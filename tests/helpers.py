@@ -99,6 +99,11 @@ def live_granted(campaign) -> Decimal:
     return WalletLine.objects.filter(campaign=campaign, event_id__in=live).aggregate(s=Sum("amount"))["s"] or Decimal(0)
 
 
+def registration_of(customer) -> Event:
+    """The REGISTRATION event the engine recorded when the customer was registered (events.lifecycle)."""
+    return Event.objects.get(customer_id=customer.pk, type_id="REGISTRATION")
+
+
 def run_command(name: str, *args, **options) -> tuple[str, str]:
     """`manage.py <name>` through call_command, with its output captured: (stdout, stderr)."""
     out, err = StringIO(), StringIO()

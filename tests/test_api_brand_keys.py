@@ -5,7 +5,7 @@ from django.test import Client
 
 from campaigns.services import api_key_create
 from tests.factories import BrandFactory, CampaignFactory, RewardFactory, fixed_rule
-from tests.helpers import emit
+from tests.helpers import emit, registration_of
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,8 @@ def test_restricted_key_gets_403_for_using_another_brand(two_brands):
 def test_restricted_key_lists_only_its_brands_data(two_brands):
     client, mine, _other, mine_reward, _other_reward = two_brands
     events = client.get("/api/v1/behavior/events").json()
-    assert [e["id"] for e in events["data"]] == [str(mine.pk)] and events["count"] == 1
+    registered = registration_of(mine.customer)  # cust-1 was registered at 0001, the first brand
+    assert [e["id"] for e in events["data"]] == [str(mine.pk), str(registered.pk)] and events["count"] == 2
     assert [b["id"] for b in client.get("/api/v1/brands").json()["data"]] == ["0001"]
     assert [r["name"] for r in client.get("/api/v1/rewards").json()["data"]] == ["Mine"]
     assert {c["brand_id"] for c in client.get("/api/v1/campaigns").json()["data"]} == {"0001"}

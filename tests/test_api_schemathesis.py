@@ -100,7 +100,7 @@ CHECKS = [
     ignored_auth,
 ]
 
-BRAND, CUSTOMER, EVENT_TYPE = "0001", "cust-1", "SURVEY"
+BRAND, CUSTOMER, EVENT_TYPE, ANONYMOUS = "0001", "cust-1", "SURVEY", "anon-1"
 
 
 @dataclass
@@ -152,6 +152,7 @@ def programme_state(monkeypatch) -> Programme:
     tier = programme.tier_create(name="Gold", level=2)
     programme.event_type_create(name=EVENT_TYPE)
     customer_register(id=CUSTOMER, name="Ana Diaz", email="ana@example.com")
+    customer_register(id=ANONYMOUS, is_anonymous=True)  # for /identify/anonymous
     resolved = event_emit(
         payload={
             "customer_id": CUSTOMER,
@@ -190,6 +191,9 @@ def programme_state(monkeypatch) -> Programme:
         "/api/v1/event-types/{name}": EVENT_TYPE,
         "/api/v1/customers/{id}": CUSTOMER,
         "/api/v1/customers/{customer_id}/transactions": CUSTOMER,
+        "/api/v1/customers/{customer_id}/tags": CUSTOMER,
+        "/api/v1/customers/{customer_id}/consent": CUSTOMER,
+        "/api/v1/customers/{customer_id}/identify/anonymous": ANONYMOUS,
         "/api/v1/behavior/events/{id}": state.resolved_event_id,
         "/api/v1/behavior/events/{id}/reverse": state.resolved_event_id,
         "/api/v1/behavior/events/{id}/fulfill": state.held_event_id,

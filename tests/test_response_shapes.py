@@ -101,6 +101,15 @@ PINNED = {
         "name",
         "email",
         "status",
+        "is_anonymous",
+        "gender",
+        "dob",
+        "document_type",
+        "document_number",
+        "country",
+        "platforms",
+        "referral_code",
+        "consent",
         "tags",
         "metadata",
         "registration_date",
@@ -110,6 +119,16 @@ PINNED = {
         "created_at",
     },
     "CustomerOut": {"customer", "wallet"},
+    "ConsentPurposesOut": {
+        "behavioral_campaigns",
+        "coupon_campaigns",
+        "punchcard_campaigns",
+        "email_marketing",
+        "push_notifications",
+        "link_tracking",
+    },
+    "ConsentOut": {"customer_id", "purposes", "vendors", "consent_string", "version", "consent_timestamp"},
+    "CustomerConsentOut": {"consent"},
     "CustomerListItemOut": {"id", "name", "email", "status", "registration_date"},
     "TransactionOut": {
         "id",
@@ -129,12 +148,14 @@ PINNED = {
     "RedemptionTakenOut": {"line_id", "reward_id", "amount", "place"},
     "LifetimeMetricsOut": {"lifetime"},
     "EventCustomerOut": {"id", "metrics"},
-    "EventResultOut": {"accumulations", "redemptions", "wallet", "customer"},
+    "EventResultOut": {"accumulations", "redemptions", "wallet", "customer", "campaigns_skipped"},
     "EventOut": EVENT,
     "PreviewErrorOut": {"error", "details"},
     "PreviewRedemptionOut": {"place", "reward_id", "amount", "value", "status", "error"},
     "PreviewOrderOut": {"value", "discount", "value_after"},
     "QueuedOut": {"message", "details"},
+    "CodeOut": {"code", "expired_at"},
+    "CodeVerifiedOut": {"customer", "wallet", "metadata"},
     "PreviewOut": {"redemptions", "valid", "order"},
     "Error": {"error", "details", "event_id", "status", "place", "reward_id"},
 }
@@ -297,6 +318,13 @@ def test_every_response_of_the_api_conforms_to_its_documented_shape(openapi):
     hit("post", "/customers", {"id": "cust-1", "name": "Ana", "email": "ana@example.com", "tags": {"vip": True}}, 201)
     hit("get", "/customers")
     hit("patch", "/customers/{id}", {"tags": {"city": "CDMX"}}, id="cust-1")
+    hit("patch", "/customers/{customer_id}/tags", {"tags": {"level": 2}}, customer_id="cust-1")
+    hit("delete", "/customers/{customer_id}/tags", {"tags": ["level"]}, customer_id="cust-1")
+    hit("get", "/customers/{customer_id}/consent", customer_id="cust-1")
+    consent = {"purposes": {"email_marketing": False}, "vendors": {"meta": True}}
+    hit("patch", "/customers/{customer_id}/consent", {"consent": consent}, customer_id="cust-1")
+    hit("post", "/customers", {"id": "anon-1", "is_anonymous": True, "dob": "1990-05-17"}, 201)
+    hit("patch", "/customers/{customer_id}/identify/anonymous", {"new_id": "ana-1"}, customer_id="anon-1")
     emit = {"customer_id": "cust-1", "brand_id": "0001", "type": "PURCHASE"}
     resolved = hit(
         "post",

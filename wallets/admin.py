@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine, WalletTotal
 from wallets.selectors import wallet_summary
+from wallets.services import customer_id_problem, customer_register
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -28,12 +30,47 @@ class WalletTotalInline(admin.TabularInline):
         return False
 
 
+class CustomerAddForm(forms.ModelForm):
+    """Adding a customer: what customer_register takes (the service registers it, with its wallet
+    and its REGISTRATION event at the programme's default brand)."""
+
+    class Meta:
+        model = Customer
+        fields = ("id", "name", "email", "status", "registration_date", "dob", "gender", "tags", "metadata")
+
+    def clean_id(self):
+        problem = customer_id_problem(self.cleaned_data["id"])
+        if problem:
+            raise forms.ValidationError(problem)
+        return self.cleaned_data["id"]
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("id", "name", "email", "status", "registration_date")
     list_filter = ("status",)
     search_fields = ("id", "name", "email")
     readonly_fields = ("wallet_totals", "wallet_lines")
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = CustomerAddForm
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return CustomerAddForm.Meta.fields if obj is None else super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        """A new customer is registered by the service, as the API registers one."""
+        if change:
+            return super().save_model(request, obj, form, change)
+        data = {name: value for name, value in form.cleaned_data.items() if value is not None}
+        customer = customer_register(**data)
+        obj.pk, obj.tier_id, obj.registration_date = customer.pk, customer.tier_id, customer.registration_date
+        obj._state.adding = False
 
     def _summary(self, obj):
         if not hasattr(obj, "_wallet_summary"):

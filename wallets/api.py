@@ -1,36 +1,51 @@
 """Customer and ledger endpoints: register, read (with metrics and wallet) and update
-customers; a customer's ledger; the programme's ledger."""
+customers; a customer's ledger; the programme's ledger. A customer's tags, consent and
+identification are in wallets.api_customers, with the profile fields every customer body shares."""
 
 import django_filters
+from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from campaigns.auth import allowed_brands
+from campaigns.auth import allowed_brands, check_brand
 from core.exceptions import NotFound
 from core.filters import DayFilter, UTCDateTimeFilter, YearFilter
 from core.pagination import LedgerCursorPagination, RangePagination
 from core.schema import refusal
-from core.serializers import PATH_ID, AwareDateTimeField, JSONObjectField, StrictCharField, StrictSerializer
+from core.serializers import PATH_ID, AwareDateTimeField, JSONObjectField, StrictBooleanField, StrictCharField
 from core.views import EnvelopeMixin
 from wallets import services
+from wallets.api_customers import ProfileIn, TagsField
 from wallets.models import Customer, Transaction
 from wallets.selectors import customer_profile, customers_visible
 from wallets.serializers import CustomerListItemOut, CustomerOut, TransactionOut
 
 
-class CustomerIn(StrictSerializer):
+class CustomerIn(ProfileIn):
+    """A customer to register, with Masivo's profile fields."""
+
     id = StrictCharField()
     name = StrictCharField(required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=255)
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
-    tags = JSONObjectField(required=False)
+    is_anonymous = StrictBooleanField(required=False, help_text="An anonymous customer may leave out name and email.")
+    tags = TagsField(required=False)
     metadata = JSONObjectField(required=False)
     registration_date = AwareDateTimeField(required=False)
+    brand_id = StrictCharField(
+        required=False,
+        help_text="The brand of the customer's REGISTRATION event (what welcome campaigns trigger on). Default: "
+        "for a brand-restricted key, LOYALTY_DEFAULT_BRAND if it is one of its brands, else its first brand by id "
+        "(a key with no brand records no event); otherwise LOYALTY_DEFAULT_BRAND, else the programme's first brand "
+        "(none in a programme without brands).",
+    )
 
 
-class CustomerPatch(StrictSerializer):
+class CustomerPatch(ProfileIn):
+    """The fields to change; null (or "") clears a profile text field or `dob`."""
+
     frozen = {
         "id": "a customer's id cannot be changed here",
         "tier_id": "the tier follows the customer's metrics (the engine moves it)",
@@ -39,7 +54,8 @@ class CustomerPatch(StrictSerializer):
     name = StrictCharField(required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True, max_length=255)
     status = serializers.ChoiceField(choices=Customer.Status.choices, required=False)
-    tags = JSONObjectField(required=False)
+    is_anonymous = StrictBooleanField(required=False)
+    tags = TagsField(required=False)
     metadata = JSONObjectField(required=False)
 
 
@@ -60,17 +76,22 @@ def _profile(customer: Customer, request) -> dict:
     partial_update=extend_schema(
         summary="Update a customer",
         request=CustomerPatch,
-        description="`name`, `email`, `status` and `metadata` are replaced; `tags` are merged into the "
-        "customer's tags (a key set to null is removed). A customer is shared by every brand (its tags and status "
-        "feed every brand's campaigns), so only an unrestricted key may change one: a brand-restricted key gets "
-        "403 `permission_denied`.",
+        description="`name`, `email`, `status`, `metadata` and the profile fields are replaced (null clears a "
+        "text field or `dob`; `document_type` and `document_number` must end up both set or both empty); `tags` are "
+        "merged into the customer's tags (a key set to null is removed) and `consent` into its recorded consent. "
+        "A customer is shared by every brand (its tags and status feed every brand's campaigns), so only an "
+        "unrestricted key may change one: a brand-restricted key gets 403 `permission_denied`.",
         responses={200: CustomerOut, 403: refusal("A brand-restricted key (`permission_denied`).")},
     ),
     create=extend_schema(
         summary="Register a customer (with its wallet)",
         request=CustomerIn,
+        description="Masivo's fields: `name` and `email` are optional (an anonymous customer, `is_anonymous: true`, "
+        "usually has neither); `document_type` and `document_number` go together; `consent` left out means every "
+        "purpose is allowed. A brand-restricted key may register customers.",
         responses={
             201: OpenApiResponse(CustomerOut, description="The new customer and its empty wallet."),
+            404: refusal("Unknown `brand_id` (`brand_not_found`)."),
             409: refusal("`customer_exists`, or `idempotency_conflict`."),
         },
     ),
@@ -104,7 +125,7 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
             # a customer's fields (tags, status, name, email, metadata) are read by every
             # brand's campaigns and screens: only a key for the whole programme changes them
             raise PermissionDenied("only an unrestricted API key may change a customer's shared state")
-        data = CustomerPatch(data=request.data)
+        data = CustomerPatch(data=request.data, context={"customer_id": customer.pk})
         data.is_valid(raise_exception=True)
         services.customer_update(customer_id=customer.pk, **data.validated_data)
         return Response(_profile(self.get_queryset().get(pk=customer.pk), request))
@@ -112,7 +133,18 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
     def create(self, request):
         data = CustomerIn(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = services.customer_register(**data.validated_data, registered_by=request.auth)
+        fields = dict(data.validated_data)
+        allowed = allowed_brands(request)
+        if "brand_id" in fields:
+            check_brand(request, fields["brand_id"])
+        elif allowed is not None:  # a brand-restricted key's event is at one of its brands, never another's
+            if allowed:
+                fields["brand_id"] = (
+                    settings.LOYALTY_DEFAULT_BRAND if settings.LOYALTY_DEFAULT_BRAND in allowed else min(allowed)
+                )
+            else:  # a key left with no brand registers without an event
+                fields["record_event"] = False
+        customer = services.customer_register(**fields, registered_by=request.auth)
         return Response(_profile(self.get_queryset().get(pk=customer.pk), request), status=201)
 
 

@@ -24,6 +24,7 @@ from django.db.models import Q
 
 from campaigns.models import Reward
 from core.amounts import QUANTUM
+from core.exceptions import NotFound
 from wallets.models import Transaction, Wallet, WalletLine, WalletTotal
 
 T = Transaction.Type
@@ -33,11 +34,18 @@ _THIS_EVENT = object()  # row(): the ledger's own event
 
 def wallet_lock(*, customer_id: str | None = None, wallet_id=None, skip_locked: bool = False) -> Wallet | None:
     """Lock and return a wallet row, by customer or by id (the lock every balance change holds);
-    with `skip_locked`, None when another transaction holds it."""
+    with `skip_locked`, None when another transaction holds it. Raises NotFound
+    (`customer_not_found`) for a customer without one: unknown, or re-keyed (wallets.customers)
+    while this transaction waited for the lock."""
     wallets = Wallet.objects.select_for_update(skip_locked=skip_locked)
     wallets = wallets.filter(customer_id=customer_id) if wallet_id is None else wallets.filter(pk=wallet_id)
     if skip_locked:
         return wallets.first()
+    if wallet_id is None:
+        wallet = wallets.first()
+        if wallet is None:
+            raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")
+        return wallet
     return wallets.get()
 
 

@@ -17,9 +17,19 @@ from core.models import TimeStampedModel
 
 
 class Customer(TimeStampedModel):
+    """A programme member, with Masivo's profile fields (wallets.profile has their rules).
+
+    `consent` is null until one is recorded: then every purpose is allowed; once recorded it
+    holds all the purposes (`{"purposes": {...}, "vendors": {...}, "consent_string", "version",
+    "consent_timestamp"}`)."""
+
     class Status(models.TextChoices):
         ACTIVE = "ACTIVE"
         INACTIVE = "INACTIVE"
+
+    class Gender(models.TextChoices):
+        MALE = "MALE"
+        FEMALE = "FEMALE"
 
     id = models.CharField(primary_key=True, max_length=255)
     name = models.CharField(max_length=255, blank=True, default="")
@@ -28,6 +38,15 @@ class Customer(TimeStampedModel):
     tags = models.JSONField(default=dict, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     registration_date = models.DateTimeField(default=timezone.now)
+    dob = models.DateField(null=True, blank=True)  # date of birth (BIRTHDAY events)
+    gender = models.CharField(max_length=8, choices=Gender.choices, blank=True, default="")
+    document_type = models.CharField(max_length=50, blank=True, default="")  # with document_number, or neither
+    document_number = models.CharField(max_length=50, blank=True, default="")
+    country = models.CharField(max_length=100, blank=True, default="")  # free text, as Masivo's
+    platforms = models.JSONField(default=list, blank=True)  # distinct strings
+    is_anonymous = models.BooleanField(default=False)
+    referral_code = models.CharField(max_length=255, blank=True, default="")  # the code it registered with
+    consent = models.JSONField(null=True, blank=True, default=None)
     tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="customers")  # the base tier at first
     # The API key that registered it (a brand-restricted key lists the customers it registered).
     registered_by = models.ForeignKey(

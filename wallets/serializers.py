@@ -8,6 +8,7 @@ from campaigns.engine import METRIC_PERIODS
 from campaigns.models import Reward
 from core.renderers import InstantField, JSONObjectOutField, NumberField, OptionalTextField
 from wallets.models import Customer, Transaction, WalletLine
+from wallets.profile import PURPOSES, consent_view
 
 
 class WalletLineOut(serializers.Serializer):
@@ -84,13 +85,68 @@ class TierSummaryOut(serializers.Serializer):
     level = serializers.IntegerField()
 
 
+ConsentPurposesOut = type(
+    "ConsentPurposesOut",
+    (serializers.Serializer,),
+    {
+        "__doc__": "Each purpose of Masivo's consent: true (allowed) unless recorded false.",
+        "__module__": __name__,
+        **{purpose: serializers.BooleanField() for purpose in PURPOSES},
+    },
+)
+
+
+class ConsentOut(serializers.Serializer):
+    """A customer's consent (wallets.profile.consent_view). Until one is recorded every purpose
+    is true and `consent_string`, `version` and `consent_timestamp` are null."""
+
+    customer_id = serializers.CharField()
+    purposes = ConsentPurposesOut()
+    vendors = serializers.DictField(
+        child=serializers.BooleanField(), help_text="Vendor name -> allowed; a vendor not named here is not restricted."
+    )
+    consent_string = serializers.CharField(allow_null=True, help_text="As sent (e.g. an IAB TCF string).")
+    version = serializers.CharField(allow_null=True)
+    consent_timestamp = InstantField(allow_null=True, help_text="As sent, or when it was recorded.")
+
+    def to_representation(self, instance):
+        return super().to_representation(consent_view(instance) if isinstance(instance, Customer) else instance)
+
+
+class CustomerConsentOut(serializers.Serializer):
+    """`GET`/`PATCH /customers/{id}/consent` (Masivo's shape)."""
+
+    consent = ConsentOut()
+
+
+class _OptionalChoiceField(serializers.ChoiceField):
+    """A choice that is null in a response when unset (stored as "")."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
 class CustomerDetailOut(serializers.Serializer):
-    """A customer; `metrics` is what wallets.selectors.customer_profile puts beside it."""
+    """A customer; `metrics` is what wallets.selectors.customer_profile puts beside it. Masivo's
+    profile fields are null (`platforms` empty) when unset."""
 
     id = serializers.CharField()
     name = serializers.CharField(allow_blank=True)
     email = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=Customer.Status.choices)
+    is_anonymous = serializers.BooleanField()
+    gender = _OptionalChoiceField(choices=Customer.Gender.choices)
+    dob = serializers.DateField(allow_null=True, help_text="Date of birth (YYYY-MM-DD).")
+    document_type = OptionalTextField()
+    document_number = OptionalTextField()
+    country = OptionalTextField(help_text="As sent (free text, at most 100 characters).")
+    platforms = serializers.ListField(child=serializers.CharField())
+    referral_code = OptionalTextField(help_text="The referral code the customer registered with.")
+    consent = ConsentOut(source="*")
     tags = JSONObjectOutField()
     metadata = JSONObjectOutField()
     registration_date = InstantField()

@@ -24,6 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet, Sum
@@ -31,10 +32,12 @@ from django.db.models import F, Q, QuerySet, Sum
 from campaigns.engine import Grant, expiration_date
 from campaigns.models import ApiKey, Tier
 from core.amounts import exact
-from core.exceptions import Conflict, InsufficientBalance, InvalidInput, NotFound
+from core.exceptions import Conflict, InsufficientBalance, InvalidInput
 from core.unset import UNSET, given
+from wallets import hooks
 from wallets.ledger import ZERO, Ledger, lines_by_id, wallet_ledger, wallet_lock
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
+from wallets.profile import profile_changes, tags_merged
 
 T = Transaction.Type
 S = WalletLine.State
@@ -63,9 +66,15 @@ def customer_register(
     metadata: dict | None = None,
     registration_date: datetime | None = None,
     registered_by: ApiKey | None = None,
+    brand_id: str | None = None,
+    record_event: bool = True,
+    **profile: Any,
 ) -> Customer:
     """Create a customer in the base tier and its one wallet together (`registered_by`: the API
-    key that asked). Raises InvalidInput for an id that could not be read back, Conflict if the
+    key that asked; `profile`: Masivo's profile fields, wallets.profile.PROFILE_FIELDS), and, in
+    the same transaction, its REGISTRATION event at `brand_id` or the default brand
+    (events.lifecycle; `record_event=False` for imports and for a key left without brands). Raises
+    InvalidInput for an id that could not be read back or a document half given, Conflict if the
     id is taken."""
     problem = customer_id_problem(id)
     if problem:
@@ -81,15 +90,19 @@ def customer_register(
         "metadata": metadata or {},
         "tier": base,
         "registered_by": registered_by,
+        **profile_changes(None, profile),
     }
     if registration_date is not None:
         fields["registration_date"] = registration_date
-    try:
-        with transaction.atomic():
-            customer = Customer.objects.create(id=id, **fields)
-            Wallet.objects.create(customer=customer)
-    except IntegrityError as exc:
-        raise Conflict(f"customer {id!r} already exists", code="customer_exists") from exc
+    with transaction.atomic():  # the customer, its wallet and its REGISTRATION event, together
+        try:
+            with transaction.atomic():
+                customer = Customer.objects.create(id=id, **fields)
+                Wallet.objects.create(customer=customer)
+        except IntegrityError as exc:
+            raise Conflict(f"customer {id!r} already exists", code="customer_exists") from exc
+        if record_event:
+            hooks.registration_record(customer, brand_id=brand_id)
     return customer
 
 
@@ -101,20 +114,19 @@ def customer_update(
     status: str = UNSET,
     metadata: dict = UNSET,
     tags: dict = UNSET,
+    **profile: Any,
 ) -> Customer:
-    """Replace the given fields; merge `tags` (a key set to None is removed). Locks the
-    customer's wallet first, as every write to a customer does, so a tag change and an event
-    being evaluated never interleave. Raises NotFound."""
+    """Replace the given fields; merge `tags` (a key set to None is removed) and `consent`
+    (wallets.profile; `profile`: its PROFILE_FIELDS). Locks the customer's wallet first, as every
+    write to a customer does, so a tag or consent change and an event being evaluated never
+    interleave. Raises NotFound, InvalidInput (over MAX_TAGS, a document half given)."""
     fields = given(name=name, email=email, status=status, metadata=metadata)
     with transaction.atomic():
-        try:
-            wallet_lock(customer_id=customer_id)
-        except Wallet.DoesNotExist:
-            raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found") from None
+        wallet_lock(customer_id=customer_id)  # NotFound for an unknown customer
         customer = Customer.objects.get(pk=customer_id)
         if tags is not UNSET and tags is not None:
-            merged = {**(customer.tags or {}), **tags}
-            fields["tags"] = {key: value for key, value in merged.items() if value is not None}
+            fields["tags"] = tags_merged(customer.tags, tags)
+        fields.update(profile_changes(customer, profile))
         for name_, value in fields.items():
             setattr(customer, name_, value)
         if fields:

@@ -207,6 +207,14 @@ WEB_BODY_TIMEOUT = env.float("WEB_BODY_TIMEOUT", default=30)
 LOYALTY_API_RATE = env("LOYALTY_API_RATE", default="6000/min")
 LOYALTY_AUTHORIZE_RATE = env("LOYALTY_AUTHORIZE_RATE", default="60/min")
 LOYALTY_AUTH_FAILURE_RATE = env("LOYALTY_AUTH_FAILURE_RATE", default="30/min")
+# Customer one-time codes (POST /auth/totp, events/codes.py): digits, seconds a code lives, and
+# wrong guesses allowed per customer (or per API key when the verify names no customer).
+LOYALTY_TOTP_DIGITS = env.int("LOYALTY_TOTP_DIGITS", default=6)
+LOYALTY_TOTP_TTL = env.int("LOYALTY_TOTP_TTL", default=300)
+LOYALTY_TOTP_GUESS_RATE = env("LOYALTY_TOTP_GUESS_RATE", default="10/min")
+# The brand of the engine's own REGISTRATION and BIRTHDAY events when a registration names none
+# (events/lifecycle.py); unset: the programme's first brand.
+LOYALTY_DEFAULT_BRAND = env("LOYALTY_DEFAULT_BRAND", default="")
 
 LOGGING = {
     "version": 1,

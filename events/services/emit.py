@@ -34,10 +34,11 @@ from events.models import Event
 from events.redemptions import placements_check, redemptions_asked
 from events.rewarding import campaigns_within_limits, customer_tier_recompute, event_facts, grants_within_budgets
 from events.selectors import event_get
-from events.services.outcome import event_metrics_apply, event_result, unique
+from events.services.outcome import NO_BEHAVIORAL_CONSENT, event_metrics_apply, event_result, unique
 from events.status import Source, event_transition
 from wallets.ledger import wallet_ledger
 from wallets.models import Customer
+from wallets.profile import BEHAVIORAL, consent_allows
 from wallets.services import Redemption, wallet_accumulate, wallet_redeem
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ def event_fulfill_expired(*, event_id, source: Source = Source.COMMAND, actor: A
         raise Conflict(f"event {original.pk} was already fulfilled late", code="already_fulfilled")
     payload = _stored_payload(original)
     payload["fulfilled"] = True
+    payload["customer_id"] = original.customer_id  # the customer's id now (it may have been re-keyed)
     payload.pop("reserve", None)
     event, event_type, redemptions = _prepare(payload)
     event.replaces = original
@@ -194,14 +196,19 @@ def _apply(
     source: Source,
     actor,
 ) -> None:
-    """Evaluate the campaigns, move the money, count the metrics, store the event, move the tier."""
+    """Evaluate the campaigns (unless the customer's consent says `behavioral_campaigns: false`:
+    then none is, the result says so, and redemptions and metrics apply as usual), move the
+    money, count the metrics, store the event, move the tier."""
     placements_check(redemptions, payload)
     hold = not event.fulfilled
     with wallet_ledger(customer_id=event.customer_id, event_id=event.id, now=now) as ledger:
-        customer = Customer.objects.only("id", "tags", "registration_date", "tier_id").get(pk=event.customer_id)
+        customer = Customer.objects.only("id", "tags", "registration_date", "tier_id", "consent").get(
+            pk=event.customer_id
+        )
         version = programme_cache.current_version()
         grants = []
-        if not event_type.tracking_only:
+        no_consent = not event_type.tracking_only and not consent_allows(customer.consent, BEHAVIORAL)
+        if not event_type.tracking_only and not no_consent:
             campaigns, decimals = programme_cache.running_campaigns(
                 brand_id=event.brand_id, trigger=event_type.pk, at=event.issued_at, version=version
             )
@@ -229,7 +236,14 @@ def _apply(
         event_metrics_apply(event, payload, sign=1)
     changes = {
         "rewarding_campaigns": unique([{"campaign_id": str(g.campaign_id), "rule_id": g.rule_id} for g in grants]),
-        "result": event_result(event, ledger.wallet.pk, accumulations=lines, redemptions=taken, now=now),
+        "result": event_result(
+            event,
+            ledger.wallet.pk,
+            accumulations=lines,
+            redemptions=taken,
+            now=now,
+            campaigns_skipped=NO_BEHAVIORAL_CONSENT if no_consent else None,
+        ),
         "reservation_expires_at": event.reservation_expires_at,
     }
     event_transition(

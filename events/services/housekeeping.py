@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.clock import db_now
+from events.codes import codes_purge
 from events.idempotency import idempotency_purge
 from events.models import Event
 from events.selectors import events_due, events_expired_unfulfilled
@@ -32,8 +33,11 @@ Status = Event.Status
 
 
 def housekeeping_run(*, now: datetime | None = None) -> dict:
-    """The periodic task, its four jobs in order: due held events, due wallet lines, queued
-    events whose task was lost, idempotency records older than 24 hours. Returns the counts."""
+    """The periodic task, its jobs in order: due held events, due wallet lines, queued events
+    whose task was lost, idempotency records older than 24 hours, spent and long-expired
+    customer one-time codes, today's BIRTHDAY events (events.lifecycle). Returns the counts."""
+    from events.lifecycle import birthdays_record  # it emits through events.services
+
     events = event_expire_due(now=now)
     lines = wallet_expire_due(now=now or db_now(), batch_size=settings.LOYALTY_EXPIRY_BATCH_SIZE)
     return {
@@ -41,6 +45,8 @@ def housekeeping_run(*, now: datetime | None = None) -> dict:
         "lines_expired": lines,
         "requeued": event_requeue_stale(),
         "idempotency_keys_purged": idempotency_purge(),
+        "codes_purged": codes_purge(),
+        "birthdays": birthdays_record(now=now),
     }
 
 

@@ -20,6 +20,7 @@ from wallets.services import metrics_apply
 
 Status = Event.Status
 ZERO = Decimal(0)
+NO_BEHAVIORAL_CONSENT = "no_behavioral_consent"  # result.campaigns_skipped (events.serializers.EventResultOut)
 
 
 def event_ledger(event: Event, now: datetime) -> AbstractContextManager[Ledger]:
@@ -28,9 +29,12 @@ def event_ledger(event: Event, now: datetime) -> AbstractContextManager[Ledger]:
     return wallet_ledger(customer_id=event.customer_id, event_id=event.id, now=now, event_rewards=True)
 
 
-def event_result(event: Event, wallet_id, *, accumulations, redemptions: list, now: datetime) -> dict:
+def event_result(
+    event: Event, wallet_id, *, accumulations, redemptions: list, now: datetime, campaigns_skipped: str | None = None
+) -> dict:
     """The stored `result`, rendered by EventResultOut: the lines credited, what was redeemed,
-    the wallet's totals and the customer's lifetime metrics after the event."""
+    the wallet's totals and the customer's lifetime metrics after the event, and why no campaign
+    was evaluated (`campaigns_skipped`), when none was."""
     buckets = list(MetricBucket.objects.filter(customer_id=event.customer_id))
     lifetime = customer_metrics(customer_id=event.customer_id, now=now, buckets=buckets)["lifetime"]
     # Each brand's part of the lifetime figures, kept beside them for brand-restricted keys
@@ -49,6 +53,7 @@ def event_result(event: Event, wallet_id, *, accumulations, redemptions: list, n
                 "redemptions": redemptions,
                 "wallet": wallet_view(wallet_id=wallet_id, now=now, with_lines=False),
                 "customer": {"id": event.customer_id, "metrics": {"lifetime": lifetime}},
+                **({"campaigns_skipped": campaigns_skipped} if campaigns_skipped else {}),
             }
         ).data,
     )

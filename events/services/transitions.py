@@ -148,7 +148,12 @@ def event_settle(
     changes = {
         **(changes or {}),
         "result": event_result(
-            event, wallet_id, accumulations=accumulations, redemptions=event.result.get("redemptions", []), now=at
+            event,
+            wallet_id,
+            accumulations=accumulations,
+            redemptions=event.result.get("redemptions", []),
+            now=at,
+            campaigns_skipped=event.result.get("campaigns_skipped"),
         ),
     }
     if reason:

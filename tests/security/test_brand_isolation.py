@@ -250,9 +250,10 @@ def test_an_event_response_shows_a_restricted_key_its_brands_part(customer, two_
 def test_the_customers_list_of_a_restricted_key(customer, two_brands, other):
     from tests.factories import CustomerFactory
 
-    CustomerFactory(id="only-theirs")
+    CustomerFactory(id="only-theirs", brand_id="0002")  # registered at 0002, its REGISTRATION event there
     emit(Customer.objects.get(pk="only-theirs"), other, value=10)
-    CustomerFactory(id="stranger")
+    BrandFactory(id="0003")
+    CustomerFactory(id="stranger", brand_id="0003")  # registered at a brand neither key has
     shop = _key_client("0001")
     registered = shop.post("/api/v1/customers", json.dumps({"id": "signed-up-here"}), content_type="application/json")
     assert registered.status_code == 201
