@@ -245,6 +245,8 @@ def aim_at_programme(case, state: Programme) -> None:
             order["purchase_id"] = uuid.uuid4().hex  # generated ids repeat: 409 duplicate_purchase
         for item in _redemptions(body):
             item["id"] = state.reward_id
+    elif case.path == "/api/v1/auth/totp":
+        body["customer_id"] = CUSTOMER  # a code for the programme's customer: its 201 is checked too
     elif case.path in ("/api/v1/rewards", "/api/v1/campaigns", "/api/v1/campaigns/{id}", "/api/v1/rewards/{id}"):
         if body.get("brand_id") is not None:
             body["brand_id"] = BRAND

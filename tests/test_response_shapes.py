@@ -362,6 +362,9 @@ def test_every_response_of_the_api_conforms_to_its_documented_shape(openapi):
     hit("get", "/customers/{customer_id}/transactions", customer_id="cust-1")
     page = hit("get", "/transactions")
     assert page["data"]
+    code = hit("post", "/auth/totp", {"customer_id": "cust-1", "metadata": {"device": "kiosk"}}, 201)["data"]["code"]
+    hit("get", "/auth/totp/verify", {"code": code, "customer_id": "cust-1"})  # a GET's body is its query
+    hit("get", "/auth/totp/verify", {"code": code}, 404)
 
     # errors have the error shape
     hit("get", "/customers/{id}", status=404, id="nobody")

@@ -7,7 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from events.services import event_fulfill
 from tests.factories import BrandFactory, CampaignFactory, CustomerFactory, RewardFactory, fixed_rule
-from tests.helpers import emit, totals
+from tests.helpers import emit, registration_of, totals
+from wallets.models import Customer
+from wallets.services import customer_register
 
 pytestmark = pytest.mark.django_db
 
@@ -15,6 +17,10 @@ pytestmark = pytest.mark.django_db
 # statements included; a bulk_update sent as one executemany counts once). Ceiling = measure + 2.
 EMIT_QUERIES_MAX = 22 + 2
 FULFILL_QUERIES_MAX = 20 + 2
+# A registration records its REGISTRATION event (events.lifecycle): measured 32 queries when a
+# welcome campaign pays (5 for the customer and its wallet, the rest the emit and finding its
+# brand), 27 when none runs.
+REGISTER_QUERIES_MAX = 32 + 2
 
 
 def programme(n_campaigns):
@@ -57,3 +63,19 @@ def test_fulfill_query_count_does_not_grow_with_pending_lines():
 
     assert counts[1] == counts[30], counts
     assert counts[30] <= FULFILL_QUERIES_MAX, counts
+
+
+def test_registration_query_count_does_not_grow_with_welcome_campaigns():
+    counts = {}
+    for n in (1, 30):
+        brand = BrandFactory()
+        rewards = [RewardFactory(brand=brand) for _ in range(n)]
+        for reward in rewards:
+            CampaignFactory(brand=brand, trigger_id="REGISTRATION", rules=[fixed_rule(reward, amount=10)])
+        customer_register(id=f"warm-{n}", brand_id=brand.pk)  # the programme cache is warm, as in production
+        counts[n] = queries(customer_register, id=f"new-{n}", brand_id=brand.pk)
+        customer = registration_of(Customer.objects.get(pk=f"new-{n}")).customer
+        assert [totals(customer, r)["total"] for r in rewards] == [10] * n  # every welcome campaign paid
+
+    assert counts[1] == counts[30], counts
+    assert counts[30] <= REGISTER_QUERIES_MAX, counts

@@ -3,21 +3,40 @@ registering a customer (API, admin or command) records its REGISTRATION event in
 transaction, so a REGISTRATION campaign pays the welcome bonus; the housekeeping records one
 BIRTHDAY event per customer and year on the customer's birthday, guaranteed by a constraint."""
 
-from datetime import date, datetime
+import json
+from datetime import UTC, date, datetime
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test import Client
 from django.utils import timezone
 
+from campaigns.services import api_key_create, brand_create, brand_delete
 from events.lifecycle import birthdays_record
 from events.models import BirthdayGreeting, Event
 from events.services import housekeeping_run
-from tests.factories import CampaignFactory, CustomerFactory, fixed_rule
-from tests.helpers import totals
+from tests.factories import BrandFactory, CampaignFactory, CustomerFactory, fixed_rule
+from tests.helpers import assert_error, registration_of, totals
+from tests.races import kinds, race
 from wallets.models import Customer
 from wallets.services import customer_register
 
 pytestmark = pytest.mark.django_db
+
+
+def _key_client(*brands) -> Client:
+    """A key restricted to `brands`; none: one that lost its last brand."""
+    if not brands:
+        brand_create(id="0099", name="Short-lived")
+        _key, raw = api_key_create(name="shop", brand_ids=["0099"])
+        brand_delete(brand_id="0099")
+    else:
+        _key, raw = api_key_create(name="shop", brand_ids=list(brands))
+    return Client(HTTP_X_API_KEY=raw)
+
+
+def _register(client: Client, customer_id: str, **body):
+    return client.post("/api/v1/customers", json.dumps({"id": customer_id, **body}), content_type="application/json")
 
 
 @pytest.fixture
@@ -104,3 +123,89 @@ def test_the_housekeeping_records_birthdays(brand, birthday_bonus):
         pytest.skip("a Feb 29 birthday is tested above")
     CustomerFactory(id="born-today", dob=date(1990, today.month, today.day))
     assert housekeeping_run()["birthdays"] == 1
+
+
+def test_registering_in_the_admin_records_the_wallet_and_the_event(admin_client, brand, stars, welcome):
+    response = admin_client.post(
+        "/admin/wallets/customer/add/",
+        {
+            "id": "walk-in",
+            "name": "Walk In",
+            "email": "",
+            "status": "ACTIVE",
+            "registration_date_0": timezone.localdate().isoformat(),
+            "registration_date_1": "09:00:00",
+            "tags": "{}",
+            "metadata": "{}",
+        },
+    )
+    assert response.status_code == 302, response.content
+    customer = Customer.objects.get(pk="walk-in")
+    assert customer.wallet and registration_of(customer).brand_id == "0001"
+    assert totals(customer, stars)["total"] == 50
+    refused = admin_client.post("/admin/wallets/customer/add/", {"id": "a/b", "status": "ACTIVE"})
+    assert refused.status_code == 200 and not Customer.objects.filter(pk="a/b").exists()  # a form error
+
+
+def test_a_restricted_key_registers_at_its_own_brand(brand, stars, welcome, settings):
+    BrandFactory(id="0002")
+    BrandFactory(id="0003")
+    only_two = _key_client("0002")
+    assert _register(only_two, "at-two").status_code == 201
+    assert registration_of(Customer.objects.get(pk="at-two")).brand_id == "0002"
+    refused = _register(only_two, "elsewhere", brand_id="0001")
+    assert_error(refused, 403, "permission_denied")
+    assert not Customer.objects.filter(pk="elsewhere").exists()
+
+    two_and_three = _key_client("0002", "0003")
+    _register(two_and_three, "first-of-its-brands")
+    assert registration_of(Customer.objects.get(pk="first-of-its-brands")).brand_id == "0002"
+    settings.LOYALTY_DEFAULT_BRAND = "0003"
+    _register(two_and_three, "at-the-default")
+    assert registration_of(Customer.objects.get(pk="at-the-default")).brand_id == "0003"
+
+    no_brand = _key_client()  # restricted, left with no brand: registers, but records nothing
+    assert _register(no_brand, "no-event").status_code == 201
+    assert not Event.objects.filter(customer_id="no-event").exists()
+
+
+def test_a_registration_dated_in_the_past_is_issued_then(brand, stars, welcome):
+    customer = customer_register(id="imported", registration_date=datetime(2019, 5, 17, 12, tzinfo=UTC))
+    event = registration_of(customer)
+    assert event.issued_at == datetime(2019, 5, 17, 12, tzinfo=UTC) and event.status == "RESOLVED"
+    assert totals(customer, stars)["total"] == 0  # the welcome campaign started in 2020
+
+
+def test_the_registration_counts_in_the_metrics(api, brand, welcome):
+    api.post("/customers", {"id": "new-1"})
+    lifetime = api.get("/customers/new-1").json()["data"]["customer"]["metrics"]["lifetime"]
+    assert lifetime["events"] == {"REGISTRATION": 1} and lifetime["last_visit"] is not None
+
+
+def test_inactive_customers_get_no_birthday_event(brand, birthday_bonus):
+    on = datetime(2027, 6, 1, 12, tzinfo=timezone.get_current_timezone())
+    CustomerFactory(id="gone", dob=date(1990, 6, 1), status="INACTIVE")
+    assert birthdays_record(now=on) == 0 and not Event.objects.filter(type_id="BIRTHDAY").exists()
+
+
+def test_birthdays_are_recorded_in_bounded_batches(brand, birthday_bonus):
+    on = datetime(2027, 6, 1, 12, tzinfo=timezone.get_current_timezone())
+    for n in range(3):
+        CustomerFactory(id=f"june-{n}", dob=date(1990 + n, 6, 1))
+    assert birthdays_record(now=on, batch_size=2) == 2
+    assert birthdays_record(now=on, batch_size=2) == 1  # the next run takes the rest
+    assert birthdays_record(now=on, batch_size=2) == 0
+    assert Event.objects.filter(type_id="BIRTHDAY").count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="racing workers need PostgreSQL's row locks")
+def test_two_workers_recording_birthdays_at_once_pay_each_customer_once(brand, stars, birthday_bonus):
+    on = datetime(2027, 6, 1, 12, tzinfo=timezone.get_current_timezone())
+    born = [CustomerFactory(id=f"june-{n}", dob=date(1990, 6, 1)) for n in range(10)]
+    outcomes = race(*[lambda: birthdays_record(now=on)] * 3)
+    assert kinds(outcomes) == {"ok": 3}, outcomes
+    assert sum(value for _kind, value in outcomes) == 10  # shared out, none twice
+    assert Event.objects.filter(type_id="BIRTHDAY").count() == 10
+    assert [totals(customer, stars)["total"] for customer in born] == [25] * 10
