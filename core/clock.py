@@ -37,4 +37,10 @@ def month_shift(month: date, months: int) -> date:
 
 def month_start(month: date) -> datetime:
     """Midnight of the month's first day, as the programme's time zone has it that day."""
-    return timezone.make_aware(datetime(month.year, month.month, 1))
+    return day_start(month.replace(day=1))
+
+
+def day_start(day: date) -> datetime:
+    """Midnight of the day, as the programme's time zone has it that day (a day is
+    [day_start(day), day_start(next day)))."""
+    return timezone.make_aware(datetime(day.year, day.month, day.day))

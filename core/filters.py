@@ -1,11 +1,12 @@
 """Strict query filters: a value the API does not understand is a 400, never ignored or a 500."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import django_filters
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
+
+from core.clock import day_start
 
 
 class _NamedFilter(django_filters.CharFilter):
@@ -25,8 +26,8 @@ class DayFilter(_NamedFilter):
             day = datetime.strptime(value, "%d-%m-%Y").date()
         except ValueError:
             raise ValidationError({self.param: "a day as DD-MM-YYYY"}) from None
-        start = timezone.make_aware(datetime.combine(day, time.min))
-        return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lt": start + timedelta(days=1)})
+        start, end = day_start(day), day_start(day + timedelta(days=1))
+        return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lt": end})
 
 
 class YearFilter(_NamedFilter):
@@ -37,8 +38,7 @@ class YearFilter(_NamedFilter):
             return qs
         if not (value.isascii() and value.isdigit() and len(value) == 4 and 1 <= int(value) <= 9998):
             raise ValidationError({self.param: "a year as YYYY"})
-        start = timezone.make_aware(datetime(int(value), 1, 1))
-        end = timezone.make_aware(datetime(int(value) + 1, 1, 1))
+        start, end = day_start(date(int(value), 1, 1)), day_start(date(int(value) + 1, 1, 1))
         return qs.filter(**{f"{self.field_name}__gte": start, f"{self.field_name}__lt": end})
 
 

@@ -1,16 +1,16 @@
 """POST /customers/fulfill_expired_events: Masivo's maintenance call, the API form of
 `manage.py fulfill_expired_events`, queued for a Celery worker."""
 
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.auth import allowed_brands
+from core.clock import day_start
 from core.serializers import StrictSerializer
 from events import services
 
@@ -52,8 +52,8 @@ class FulfillExpiredEventsView(APIView):
     def post(self, request):
         data = FulfillExpiredIn(data=request.data)
         data.is_valid(raise_exception=True)
-        start = timezone.make_aware(datetime.combine(data.validated_data["start_date"], time.min))
-        end = timezone.make_aware(datetime.combine(data.validated_data["end_date"] + timedelta(days=1), time.min))
+        start = day_start(data.validated_data["start_date"])
+        end = day_start(data.validated_data["end_date"] + timedelta(days=1))  # the last day included
         with transaction.atomic():
             queued = services.events_fulfill_expired_queue(
                 issued_from=start, issued_to=end, brands=allowed_brands(request)
