@@ -60,7 +60,7 @@ def _load_campaigns(brand_id: str, trigger: str) -> tuple[list[CompiledCampaign]
             type=Campaign.Type.BEHAVIOR,
         )
         .order_by("created_at", "id")
-        .values("id", "brand_id", "rules", "budget", "limit", "start_date", "end_date")
+        .values("id", "brand_id", "rules", "budget", "limit", "start_date", "end_date", "updated_at")
     )
     reward_ids = {str(e["reward_id"]) for c in rows for r in c["rules"] for e in r.get("effects", [])}
     decimals = (

@@ -78,7 +78,10 @@ def exception_handler(exc, context):
         return database_unavailable()
     if isinstance(exc, DomainError):
         body_details = exc.details
-        response = error_response(exc.code, body_details, exc.status_code)
+        retry_after = getattr(exc, "retry_after", None)
+        response = error_response(
+            exc.code, body_details, exc.status_code, {"Retry-After": str(retry_after)} if retry_after else None
+        )
         for key, value in exc.extra.items():
             response.data[key] = value
         return response

@@ -49,6 +49,14 @@ class InvalidTransition(Conflict):
         self.status = status
 
 
+class Busy(DomainError):
+    """The request met a change in progress it must not race with; send it again (nothing was stored)."""
+
+    status_code = 503
+    code = "busy"
+    retry_after = 1  # seconds, sent as Retry-After
+
+
 class BusinessRuleError(DomainError):
     """A valid request that the programme's rules refuse."""
 

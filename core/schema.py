@@ -166,7 +166,8 @@ ERROR_TEXT = {
     422: "A valid request the programme's rules refuse.",
     429: "Throttled (`throttled`): writes past `LOYALTY_API_RATE` for this key, or too many failed "
     "authentications from this address (`LOYALTY_AUTH_FAILURE_RATE`); `Retry-After` says when to try again.",
-    503: "The database is unavailable (`service_unavailable`); retry after `Retry-After` seconds. "
+    503: "The database is unavailable (`service_unavailable`), or an event met the campaigns it "
+    "fires being edited again and again (`programme_changing`); retry after `Retry-After` seconds. "
     "Nothing was committed.",
 }
 

@@ -7,7 +7,9 @@ events.services, inside its transactions, after the wallet lock (lock order: eve
   holding the event's `issued_at`). Held and resolved events count; undone ones do not. The
   wallet lock serialises a customer's events, so the count cannot race.
 - Budgets: a campaign's `budget` caps the total amount it grants while it has one. Grants are cut
-  to what remains (rounded down to the reward's decimals) under the campaign row's lock; held
+  to what remains (rounded down to the reward's decimals) under the campaign row's lock, which
+  every event that fires a budgeted campaign takes; every event that fires a campaign also holds
+  its edit lock (shared), so that an edit of the campaign and the event are serialised (`grants_under_campaign_locks`); held
   grants count; cancellation, expiry and reversal give back what the event's lines were granted
   against the budget (each such line is marked `budgeted`). A budget set on a campaign that
   already granted counts those grants at once (campaigns.services.campaign_update asks
@@ -29,7 +31,7 @@ from django.utils import timezone
 from campaigns import cache as programme_cache
 from campaigns.engine import CompiledCampaign, EventFacts, Grant, customer_facts
 from campaigns.models import Campaign, EventType
-from campaigns.services import campaign_budgets_add, campaign_budgets_lock
+from campaigns.services import campaign_budgets_add, campaign_budgets_lock, campaigns_lock_for_event
 from core.amounts import exact, quantum
 from core.clock import month_of, month_shift, month_start
 from events.models import Event
@@ -114,23 +116,42 @@ def campaigns_within_limits(
 # ---- budgets ---------------------------------------------------------------------------------------------
 
 
-def grants_within_budgets(
+class ProgrammeChanged(Exception):
+    """A campaign that fired was edited after the compiled programme was read: the event must be
+    evaluated again with the programme as it stands now (events.services.emit does, in a fresh
+    savepoint). Never leaves the services."""
+
+
+def grants_under_campaign_locks(
     grants: list[Grant], campaigns: list[CompiledCampaign], decimals: dict[str, int]
 ) -> list[Grant]:
-    """Cut grants of budgeted campaigns to what their budgets have left (under the campaign
-    rows' locks), and count them used."""
-    budgeted = {c.id for c in campaigns if c.budget is not None}
-    if not budgeted or not any(g.campaign_id in budgeted for g in grants):
+    """Serialise the event with any edit of the campaigns that fired, then cut the budgeted
+    grants to what their budgets have left and count them used.
+
+    Every campaign that fired is locked (campaigns.services.campaigns_lock_for_event: its edit
+    lock shared, which concurrent events share, and its row FOR UPDATE if the compiled programme
+    says it has a budget). An edit (campaign_update takes the edit lock exclusively) therefore
+    either waits for this event to commit (and then sees its lines, e.g. when it back-fills a
+    new budget) or committed before the lock was granted: then the row's revision differs from
+    the compiled one and ProgrammeChanged makes the caller evaluate again. What is used is the
+    row as read under the lock."""
+    fired = {str(g.campaign_id) for g in grants}
+    if not fired:
         return grants
-    state = campaign_budgets_lock({g.campaign_id for g in grants if g.campaign_id in budgeted})
+    compiled = {str(c.id): c for c in campaigns if str(c.id) in fired}
+    rows = campaigns_lock_for_event(
+        budgeted={cid for cid, c in compiled.items() if c.budget is not None}, fired=set(compiled)
+    )
+    if any(cid not in rows or rows[cid].revision != c.revision for cid, c in compiled.items()):
+        raise ProgrammeChanged
     used: dict = defaultdict(Decimal)
     out = []
     for grant in grants:
-        if grant.campaign_id not in state:
+        row = rows[str(grant.campaign_id)]
+        if row.budget is None:
             out.append(grant)
             continue
-        budget, already = state[grant.campaign_id]
-        left = budget - already - used[grant.campaign_id]
+        left = row.budget - row.budget_used - used[grant.campaign_id]
         amount = min(grant.amount, left).quantize(quantum(decimals[grant.reward_id]), rounding=ROUND_DOWN)
         if amount > 0:
             used[grant.campaign_id] += amount

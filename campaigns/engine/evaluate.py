@@ -69,6 +69,9 @@ class CompiledCampaign:
     limit: dict | None = None  # {"count": n, "period": "lifetime|day|week|month"}
     start_date: datetime | None = None
     end_date: datetime | None = None
+    # the row's `updated_at` when it was compiled: an event that fires the campaign compares it
+    # with the row it locks, and evaluates again if the campaign was edited meanwhile
+    revision: datetime | None = None
 
     def runs_at(self, moment: datetime) -> bool:
         return (self.start_date is None or self.start_date <= moment) and (
@@ -77,7 +80,7 @@ class CompiledCampaign:
 
 
 def compile_campaign(
-    *, id, brand_id, rules: list, budget=None, limit=None, start_date=None, end_date=None
+    *, id, brand_id, rules: list, budget=None, limit=None, start_date=None, end_date=None, updated_at=None
 ) -> CompiledCampaign:
     compiled = []
     for rule in rules:
@@ -107,6 +110,7 @@ def compile_campaign(
         limit=limit or None,
         start_date=start_date,
         end_date=end_date,
+        revision=updated_at,
     )
 
 

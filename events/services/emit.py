@@ -11,8 +11,11 @@ partial unique index on (brand, type, purchase_id) of live events refuses a dupl
 whatever credential or retry sent it.
 
 Lock order: emit has no event row to lock yet: it locks the wallet (`wallet_ledger`), then the
-budgeted campaigns' rows by id, and inserts the event last. The worker locks the queued event
-first, then the wallet.
+edit locks of the campaigns that fired (shared advisory locks: an edit of a campaign and an event
+firing it are serialised, and an event that finds a fired campaign edited since the programme
+was compiled is evaluated again), then the budgeted campaigns' rows by id, and inserts the event
+last. The worker locks the queued event first, then the wallet. An edit takes its campaign's
+edit lock, then its row.
 """
 
 from __future__ import annotations
@@ -28,11 +31,25 @@ from django.utils import timezone
 from campaigns import cache as programme_cache
 from campaigns.engine import evaluate
 from campaigns.models import Brand, EventType
-from core.exceptions import BusinessRuleError, Conflict, InsufficientBalance, InvalidInput, InvalidTransition, NotFound
+from core.exceptions import (
+    BusinessRuleError,
+    Busy,
+    Conflict,
+    InsufficientBalance,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+)
 from core.json import jsonable
 from events.models import Event
 from events.redemptions import placements_check, redemptions_asked
-from events.rewarding import campaigns_within_limits, customer_tier_recompute, event_facts, grants_within_budgets
+from events.rewarding import (
+    ProgrammeChanged,
+    campaigns_within_limits,
+    customer_tier_recompute,
+    event_facts,
+    grants_under_campaign_locks,
+)
 from events.selectors import event_get
 from events.services.outcome import NO_BEHAVIORAL_CONSENT, event_metrics_apply, event_result, unique
 from events.status import Source, event_transition
@@ -123,11 +140,14 @@ def event_process_queued(*, event_id) -> Event | None:
         event_transition(event, Status.PROCESSING, at=now, source=Source.TASK, changes={"queued": False})
         payload = _stored_payload(event)
         try:
-            with transaction.atomic():
-                redemptions = redemptions_asked(payload)
-                if not event.fulfilled:
-                    event.reservation_expires_at = event.issued_at + timedelta(days=event.reserve)
-                _apply(event, event.type, payload, redemptions, now=now, insert=False, source=Source.TASK, actor=None)
+            redemptions = redemptions_asked(payload)
+            if not event.fulfilled:
+                event.reservation_expires_at = event.issued_at + timedelta(days=event.reserve)
+            # Busy (edits kept landing) rolls the whole task back: the event stays queued and
+            # the periodic job sends it again
+            _apply_current(
+                event, event.type, payload, redemptions, now=now, insert=False, source=Source.TASK, actor=None
+            )
         except (InsufficientBalance, BusinessRuleError, InvalidInput) as exc:
             _store_failed(event, exc, now, Source.TASK, None, insert=False)
     return event
@@ -172,11 +192,31 @@ def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
     return event, event_type, redemptions
 
 
+# How many times one event is evaluated again because a campaign it fired was edited while it
+# was being applied (each edit is one operator's save: a handful in a row at most).
+MAX_EVALUATIONS = 10
+
+
+def _apply_current(event, event_type, payload, redemptions, **kwargs) -> None:
+    """`_apply` in a savepoint, against the programme as it stands under the campaigns' row
+    locks: when a campaign the event fired was edited after the compiled programme was read
+    (ProgrammeChanged, events.rewarding.grants_under_campaign_locks), the savepoint is rolled
+    back (its locks with it) and the event is evaluated again with the programme re-read. Raises
+    Busy (503, nothing stored) if edits keep landing in between MAX_EVALUATIONS times."""
+    for _ in range(MAX_EVALUATIONS):
+        try:
+            with transaction.atomic():
+                _apply(event, event_type, payload, redemptions, **kwargs)
+            return
+        except ProgrammeChanged:
+            programme_cache.clear()  # recompiled from the rows as they stand now
+    raise Busy("the campaigns this event fires are being edited; send it again", code="programme_changing")
+
+
 def _apply_or_fail(event, event_type, payload, redemptions, *, source, actor) -> None:
     now = timezone.now()
     try:
-        with transaction.atomic():
-            _apply(event, event_type, payload, redemptions, now=now, insert=True, source=source, actor=actor)
+        _apply_current(event, event_type, payload, redemptions, now=now, insert=True, source=source, actor=actor)
     except IntegrityError as exc:
         _raise_duplicate(event, exc)
     except (InsufficientBalance, BusinessRuleError) as exc:
@@ -219,7 +259,7 @@ def _apply(
                 facts = event_facts(
                     event_type=event_type.pk, payload=payload, customer=customer, version=version, at=event.issued_at
                 )
-                grants = grants_within_budgets(evaluate(campaigns, facts, decimals), campaigns, decimals)
+                grants = grants_under_campaign_locks(evaluate(campaigns, facts, decimals), campaigns, decimals)
         ledger.load_rewards({g.reward_id for g in grants} | {r.reward_id for r in redemptions})
         # Redemptions are judged against the balance before this event: before its own grants
         # exist, and before they pay any debt.

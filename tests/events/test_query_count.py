@@ -13,14 +13,16 @@ from wallets.services import customer_register
 
 pytestmark = pytest.mark.django_db
 
-# Measured: 22 queries per emit and 20 per fulfil, the same on SQLite and PostgreSQL (savepoint
-# statements included; a bulk_update sent as one executemany counts once). Ceiling = measure + 2.
-EMIT_QUERIES_MAX = 22 + 2
-FULFILL_QUERIES_MAX = 20 + 2
-# A registration records its REGISTRATION event (events.lifecycle): measured 32 queries when a
-# welcome campaign pays (5 for the customer and its wallet, the rest the emit and finding its
-# brand), 27 when none runs.
-REGISTER_QUERIES_MAX = 32 + 2
+# Measured on PostgreSQL: 24 queries per emit and 22 per fulfil (savepoint statements included; a
+# bulk_update sent as one executemany counts once). Two of an emit's serialise it with edits of
+# the campaigns it fires (their shared edit lock, then reading them: events.rewarding
+# .grants_under_campaign_locks); SQLite has no advisory lock, so 23 there. Ceiling = measure + 2.
+EMIT_QUERIES_MAX = 24 + 2
+FULFILL_QUERIES_MAX = 22 + 2
+# A registration records its REGISTRATION event (events.lifecycle): measured 35 queries on
+# PostgreSQL when a welcome campaign pays (5 for the customer and its wallet, the rest the emit
+# and finding its brand).
+REGISTER_QUERIES_MAX = 35 + 2
 
 
 def programme(n_campaigns):
