@@ -6,17 +6,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from campaigns.models import Brand, Reward
+from campaigns.models import Brand, Campaign, Reward
 from core.amounts import QUANTUM, exact
 from core.exceptions import NotFound
 from events.metrics import BY_BRAND, metrics_drift
 from events.models import Event
 from events.redemptions import placement_problem, redemptions_asked
-from wallets.models import Customer, Transaction
+from wallets.models import Customer, Transaction, WalletLine
 from wallets.selectors import ledger_drift, wallet_summary
 
 Status = Event.Status
@@ -105,11 +105,36 @@ def redeem_preview(*, payload: dict) -> dict:
     }
 
 
+def budget_drift() -> list[str]:
+    """Every campaign whose `budget_used` differs from what its lines counted against a budget
+    (`budgeted`) granted to live events (held ones included): the counter the budget cut reads
+    must be exactly the grants it let through and not given back. One aggregate query. It holds
+    with or without a budget now: removing a budget keeps the counter and the lines' marks, and
+    giving one again recounts every live grant (campaigns.services.campaign_update)."""
+    counted = (
+        WalletLine.objects.filter(
+            campaign=OuterRef("pk"),
+            budgeted=True,
+            event_id__in=Event.objects.filter(status__in=Event.LIVE).values("id"),
+        )
+        .values("campaign")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    rows = Campaign.objects.annotate(counted=Subquery(counted)).values_list("pk", "budget_used", "counted")
+    return [
+        f"campaign {pk}: budget_used is {used}, its budgeted live grants sum to {exact(counted)}"
+        for pk, used, counted in rows
+        if exact(used) != exact(counted)
+    ]
+
+
 def ledger_problems() -> list[str]:
     """Every drift between totals, lines and ledger rows, every undone event (reversed,
-    cancelled, expired, failed) whose rows do not net to zero, and every metric bucket that
-    differs from its events (events.metrics)."""
-    problems = ledger_drift() + metrics_drift()
+    cancelled, expired, failed) whose rows do not net to zero, every metric bucket that
+    differs from its events (events.metrics), and every campaign budget counter that differs
+    from its grants (`budget_drift`)."""
+    problems = ledger_drift() + metrics_drift() + budget_drift()
     undone = Event.objects.filter(status__in=UNDONE).values("id")
     sums = (
         Transaction.objects.filter(event_id__in=undone).values_list("event_id", "reward_id").annotate(s=Sum("amount"))

@@ -16,6 +16,7 @@ from events import rewarding
 from events.models import Event
 from tests.factories import CampaignFactory, CustomerFactory, fixed_rule
 from tests.helpers import budget_used, emit, granted
+from wallets.models import WalletLine
 
 pytestmark = pytest.mark.django_db
 
@@ -24,6 +25,8 @@ def test_event_is_evaluated_again_with_the_budget_the_row_holds_now(brand, stars
     campaign = CampaignFactory(brand=brand, rules=[fixed_rule(stars, amount=10)])
     customer = CustomerFactory()
     emit(customer, campaign.brand, value=1)  # compiles and caches the programme: no budget
+    # what a budget given by an edit looks like: the past grant counted (and marked) against it
+    WalletLine.objects.filter(campaign=campaign).update(budgeted=True)
     Campaign.objects.filter(pk=campaign.pk).update(
         budget=Decimal(14), budget_used=Decimal(10), updated_at=timezone.now()
     )
