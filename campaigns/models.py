@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
+from core.json import DecimalJSONDecoder, ExactJSONEncoder
 from core.models import TimeStampedModel
 
 AMOUNT_DIGITS = 20
@@ -42,7 +43,8 @@ class Reward(TimeStampedModel):
     brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="rewards")
     name = models.CharField(max_length=255)
     type = models.CharField(max_length=16, choices=Type.choices)
-    conditions = models.JSONField(default=dict, blank=True)
+    # conditions hold amounts (min_order_value, max_amount): exact decimals, like campaign rules
+    conditions = models.JSONField(default=dict, blank=True, encoder=ExactJSONEncoder, decoder=DecimalJSONDecoder)
     attributes = models.JSONField(default=dict, blank=True)
     decimals = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(4)])
 
@@ -89,7 +91,7 @@ class Tier(TimeStampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255)
     level = models.PositiveSmallIntegerField(unique=True, validators=[MinValueValidator(1), MaxValueValidator(10)])
-    entry_conditions = models.JSONField(default=list, blank=True)
+    entry_conditions = models.JSONField(default=list, blank=True, encoder=ExactJSONEncoder, decoder=DecimalJSONDecoder)
 
     class Meta:
         ordering = ["level"]
@@ -134,7 +136,8 @@ class Campaign(TimeStampedModel):
     # at most `count` rewarded events per customer per `period` (lifetime, day, week, month)
     limit = models.JSONField(null=True, blank=True)
     # [{"id": str, "conditions": [[{field, operator, value}, ...], ...], "effects": [{...}]}]
-    rules = models.JSONField(default=list)
+    # numbers stay exact decimals (an amount of 0.0001, a condition value of 16 digits), never floats
+    rules = models.JSONField(default=list, encoder=ExactJSONEncoder, decoder=DecimalJSONDecoder)
 
     class Meta:
         ordering = ["created_at"]

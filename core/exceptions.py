@@ -68,3 +68,13 @@ class InsufficientBalance(BusinessRuleError):
     """The wallet does not hold enough of a reward for the redemption."""
 
     code = "insufficient_balance"
+
+
+class LimitExceeded(BusinessRuleError):
+    """The event would grant past a bound of the amounts (core.amounts: MAX_EVENT_GRANT per event,
+    MAX_WALLET_AMOUNT per wallet, per reward). Refused like an input out of its bounds: 422 and
+    nothing stored (no FAILED event either), so that the same request can be sent again once the
+    programme or the order is corrected. A queued event (?async=true) that meets it ends FAILED
+    with the limit as its reason, as every event refused by its worker does."""
+
+    code = "limit_exceeded"

@@ -188,10 +188,14 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class JSONValueField(serializers.JSONField):
-    """Any JSON value; its numbers (parsed as Decimal) are stored as plain JSON numbers."""
+    """Any JSON value; its numbers (parsed as Decimal) are stored as plain JSON numbers, or, with
+    `exact = True` (campaign rules, tier and reward conditions: amounts the engine compares),
+    kept as Decimals for a column written with core.json's exact encoder."""
+
+    exact = False
 
     def to_internal_value(self, data):
-        return jsonable(data)
+        return jsonable(data, exact=self.exact)
 
 
 class JSONObjectField(JSONValueField):

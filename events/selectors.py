@@ -11,7 +11,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from campaigns.models import Brand, Campaign, Reward
-from core.amounts import QUANTUM, exact
+from core.amounts import cost_of, exact
 from core.exceptions import NotFound
 from events.metrics import BY_BRAND, metrics_drift
 from events.models import Event
@@ -74,11 +74,7 @@ def redeem_preview(*, payload: dict) -> dict:
         left = spendable.get(item.reward_id, ZERO)
         if problem is None and item.amount > left:
             problem, code = f"asked {item.amount}, spendable {max(left, ZERO)}", "insufficient_balance"
-        value = (
-            (item.amount * factors[item.reward_id]).quantize(QUANTUM)
-            if factors.get(item.reward_id) is not None
-            else None
-        )
+        value = cost_of(item.amount, factors.get(item.reward_id))  # None: no factor, or past the column
         if problem is None:
             spendable[item.reward_id] = left - item.amount
             if value is not None and item.place.startswith("order"):  # top-level redeem is no order discount

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from campaigns.models import Reward
-from core.amounts import QUANTUM
+from core.amounts import cost_of
 from core.exceptions import NotFound
 from wallets.models import Transaction, Wallet, WalletLine, WalletTotal
 
@@ -174,7 +174,7 @@ class Ledger:
                 event_id=self.event_id if event_id is _THIS_EVENT else event_id,
                 campaign_id=campaign_id if campaign_id is not None else (line.campaign_id if line else None),
                 brand_id=brand_id if brand_id is not None else (line.brand_id if line else None),
-                cost=None if factor is None else (amount * factor).quantize(QUANTUM),
+                cost=cost_of(amount, factor),
                 created_at=self.now,
                 details=details or {},
             )
@@ -188,6 +188,30 @@ class Ledger:
     def touch(self, line: WalletLine) -> None:
         if line.pk is not None:
             self.dirty_lines[line.pk] = line
+
+    def post_line(self, line: WalletLine) -> None:
+        """The line becomes AVAILABLE with its ACCUMULATION row and pays the reward's debt first;
+        unless its date has passed already (an event back-dated past its effect's expiration, or
+        a held one fulfilled after it): then it is born expired, its EXPIRATION row written at
+        once by the expiry sweep's own code (`expire`), and it pays no debt, since a line past its
+        date stops counting at once (SPEC section 5). "Passed" is the sweep's test: date <= now."""
+        line.state = WalletLine.State.AVAILABLE
+        line.reservation_expires_at = None
+        self.touch(line)
+        self.row(T.ACCUMULATION, line.amount, reward_id=line.reward_id, line=line)
+        if line.expiration_date is not None and line.expiration_date <= self.now:
+            self.expire(line)
+        else:
+            self.settle_debt(line)
+
+    def expire(self, line: WalletLine) -> None:
+        """An AVAILABLE line past its date: its free amount expires (an EXPIRATION row booked on
+        the line's own event; what a held event reserves stays until the hold ends) and the line
+        is EXPIRED. The expiry sweep's code (wallets.services.wallet_expire_lines), and a grant
+        born expired's."""
+        self.row(T.EXPIRATION, -line.free, reward_id=line.reward_id, line=line, event_id=line.event_id)
+        line.state = WalletLine.State.EXPIRED
+        self.touch(line)
 
     def settle_debt(self, line: WalletLine) -> None:
         """Pay the reward's debt first out of a line that just became spendable."""

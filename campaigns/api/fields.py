@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from campaigns.engine import BASES, EFFECT_KINDS, EXPIRATION_RE, OPERATORS
 from campaigns.redemption import PLACES
 from campaigns.services import LIMIT_PERIODS
-from core.amounts import MAX_AMOUNT
+from core.amounts import MAX_AMOUNT, MAX_CONVERSION_FACTOR
 from core.schema import DECIMAL_STRING, amount_schema
 from core.serializers import JSONObjectField, JSONValueField
 
@@ -68,7 +68,8 @@ EFFECT = {
             "type": "string",
             "pattern": EXPIRATION_RE.pattern,
             "nullable": True,
-            "description": 'Relative: "30/days", "12/months", "1/years"; null = never.',
+            "description": 'Relative: "30/days", "12/months", "1/years"; null = never. '
+            "At most 100 years, 1200 months or 36500 days.",
         },
     },
 }
@@ -126,7 +127,15 @@ REWARD_ATTRIBUTES = {
     "type": "object",
     "additionalProperties": {},
     "properties": {
-        "conversion_factor": {**amount_schema(nullable=True), "description": "Money value of one unit of the reward."}
+        "conversion_factor": {
+            **amount_schema(nullable=True),
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": int(MAX_CONVERSION_FACTOR)},
+                {"type": "string", "pattern": DECIMAL_STRING, "maxLength": 1000},
+            ],
+            "description": "Money value of one unit of the reward: >= 0, at most 1000, with at most 4 decimals "
+            "(core.amounts.MAX_CONVERSION_FACTOR: the cost of the largest amount fits the cost column).",
+        }
     },
 }
 
@@ -134,6 +143,8 @@ REWARD_ATTRIBUTES = {
 @extend_schema_field(RULES)
 class RulesField(JSONValueField):
     """A campaign's rules."""
+
+    exact = True  # its numbers are amounts: Decimals to the column and back (issue 15, item 6)
 
 
 @extend_schema_field(LIMIT)
@@ -147,10 +158,14 @@ class LimitField(JSONValueField):
 class EntryConditionsField(JSONValueField):
     """A tier's entry conditions."""
 
+    exact = True  # its numbers are amounts: Decimals to the column and back (issue 15, item 6)
+
 
 @extend_schema_field(REWARD_CONDITIONS)
 class RewardConditionsField(JSONObjectField):
     """Where and how a reward may be redeemed."""
+
+    exact = True  # its numbers are amounts: Decimals to the column and back (issue 15, item 6)
 
 
 @extend_schema_field(REWARD_ATTRIBUTES)

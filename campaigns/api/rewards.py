@@ -1,7 +1,5 @@
 """/rewards: what a wallet can hold (points, discounts, products, gift cards)."""
 
-from decimal import Decimal
-
 from drf_spectacular.utils import extend_schema_view
 from rest_framework import serializers
 
@@ -10,7 +8,7 @@ from campaigns.api.base import CrudViewSet, crud_docs
 from campaigns.api.fields import RewardAttributesField, RewardConditionsField
 from campaigns.models import Reward
 from core.renderers import InstantField
-from core.serializers import AmountField, StrictCharField, StrictIntegerField, StrictSerializer
+from core.serializers import StrictCharField, StrictIntegerField, StrictSerializer
 
 
 class RewardIn(StrictSerializer):
@@ -22,14 +20,9 @@ class RewardIn(StrictSerializer):
     attributes = RewardAttributesField(required=False)
 
     def validate_attributes(self, value):
-        factor = value.get("conversion_factor")
-        if factor is not None:
-            if isinstance(factor, (int, float)) and not isinstance(factor, bool):
-                factor = Decimal(str(factor))
-            try:
-                AmountField().run_validation(factor)
-            except serializers.ValidationError as exc:
-                raise serializers.ValidationError({"conversion_factor": exc.detail}) from None
+        problems = services.attributes_problems(value)  # the service checks it again for every caller
+        if problems:
+            raise serializers.ValidationError({key.split(".", 1)[-1]: p for key, p in problems.items()})
         return value
 
 

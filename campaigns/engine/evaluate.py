@@ -20,15 +20,28 @@ from campaigns.engine.conditions import compile_condition, compile_product_filte
 from campaigns.engine.facts import EventFacts
 from core.amounts import MAX_AMOUNT, parse_decimal, quantum
 
-EXPIRATION_RE = re.compile(r"^([1-9][0-9]{0,3})/(days|months|years)$")
+EXPIRATION_RE = re.compile(r"^([1-9][0-9]{0,4})/(days|months|years)$")
+# The longest expiration, in each unit (about 100 years): a date past year 9999 cannot be
+# stored or computed (Python's datetime ends there), so "9999/years" would fail every event of
+# its campaign. Campaigns are refused over it when saved (campaigns.engine.validation).
+MAX_EXPIRATION = {"days": 36500, "months": 1200, "years": 100}
 BASES = ("order.value", "order.discounted_value")
+
+
+def expiration_parts(expiration) -> tuple[int, str] | None:
+    """(count, unit) of a valid expiration ("12/months" -> (12, "months")), or None when it is
+    not of the form or longer than MAX_EXPIRATION."""
+    match = EXPIRATION_RE.match(expiration) if isinstance(expiration, str) else None
+    if match is None or int(match.group(1)) > MAX_EXPIRATION[match.group(2)]:
+        return None
+    return int(match.group(1)), match.group(2)
 
 
 def expiration_date(expiration: str | None, start: datetime) -> datetime | None:
     if not expiration:
         return None
-    match = EXPIRATION_RE.match(expiration)
-    return start + relativedelta(**{match.group(2): int(match.group(1))})
+    count, unit = expiration_parts(expiration)
+    return start + relativedelta(**{unit: count})
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from campaigns.engine.conditions import OPERATORS, ORDERED
-from campaigns.engine.evaluate import BASES, EXPIRATION_RE
+from campaigns.engine.evaluate import BASES, MAX_EXPIRATION, expiration_parts
 from campaigns.engine.facts import ANY, NUMBER, STRING, field_spec
 from core.amounts import MAX_AMOUNT, PLACES, parse_decimal
 
@@ -173,8 +173,11 @@ def _validate_effect(effect: Any, where: str, reward_ids: set[str], tier_ids: se
             if effect.get(key) is not None:
                 errors[f"{where}.{key}"] = "basis and per apply to PER_VALUE effects only"
     expiration = effect.get("expiration")
-    if expiration is not None and (not isinstance(expiration, str) or not EXPIRATION_RE.match(expiration)):
-        errors[f"{where}.expiration"] = 'must be like "30/days", "12/months", "1/years", or null'
+    if expiration is not None and expiration_parts(expiration) is None:
+        errors[f"{where}.expiration"] = (
+            'must be like "30/days", "12/months", "1/years", or null; at most '
+            f"{MAX_EXPIRATION['years']} years, {MAX_EXPIRATION['months']} months or {MAX_EXPIRATION['days']} days"
+        )
     tier_id = effect.get("tier_id")
     if tier_id is not None and (tier_ids is None or str(tier_id) not in tier_ids):
         errors[f"{where}.tier_id"] = f"unknown tier {tier_id!r}"

@@ -34,6 +34,7 @@ from campaigns.services.campaigns import (
 )
 from campaigns.services.programme import (
     api_key_create,
+    attributes_problems,
     brand_create,
     brand_delete,
     brand_update,
@@ -52,6 +53,7 @@ from campaigns.services.programme import (
 __all__ = [
     "LIMIT_PERIODS",
     "api_key_create",
+    "attributes_problems",
     "brand_create",
     "brand_delete",
     "brand_update",

@@ -7,6 +7,7 @@ from campaigns.engine import validate_conditions
 from campaigns.models import ApiKey, Brand, Campaign, EventType, Reward, Tier
 from campaigns.redemption import conditions_problems
 from campaigns.services.common import brand_or_none, create_unique, delete_unless_used, get_or_404, save_fields
+from core.amounts import MAX_CONVERSION_FACTOR, PLACES, parse_decimal
 from core.exceptions import Conflict, InvalidInput
 from core.unset import UNSET, given
 
@@ -31,6 +32,25 @@ def brand_delete(*, brand_id: str) -> None:
 # ---- rewards ------------------------------------------------------------------------------------
 
 
+def attributes_problems(attributes) -> dict[str, str]:
+    """Problems with a reward's `attributes` as {"attributes.conversion_factor": "..."}; {} if
+    none. The conversion factor is bounded (core.amounts.MAX_CONVERSION_FACTOR) so that the cost
+    of any ledger row (amount x factor) fits the cost column: refused here, never at event time."""
+    if not isinstance(attributes, dict):
+        return {"attributes": "must be an object"}
+    factor = attributes.get("conversion_factor")
+    if factor is None:
+        return {}
+    number = None if isinstance(factor, bool) else parse_decimal(factor)
+    if number is None or number < 0 or number > MAX_CONVERSION_FACTOR or number.as_tuple().exponent < -PLACES:
+        return {
+            "attributes.conversion_factor": (
+                f"must be a number >= 0, at most {MAX_CONVERSION_FACTOR}, with at most {PLACES} decimals"
+            )
+        }
+    return {}
+
+
 def reward_create(
     *,
     brand_id: str | None,
@@ -40,8 +60,9 @@ def reward_create(
     conditions: dict | None = None,
     attributes: dict | None = None,
 ) -> Reward:
-    """Raises InvalidInput for conditions campaigns.redemption does not understand."""
-    errors = conditions_problems(type, conditions or {})
+    """Raises InvalidInput for conditions campaigns.redemption does not understand, or a
+    conversion factor out of its bounds (attributes_problems)."""
+    errors = {**conditions_problems(type, conditions or {}), **attributes_problems(attributes or {})}
     if errors:
         raise InvalidInput(errors)
     return Reward.objects.create(
@@ -65,7 +86,7 @@ def reward_update(
     brand_id: str | None = UNSET,
 ) -> Reward:
     """Name, conditions and attributes; type, decimals and brand are fixed (InvalidInput if
-    they are sent with another value)."""
+    they are sent with another value, or for conditions or attributes reward_create refuses)."""
     fields = given(
         name=name, conditions=conditions, attributes=attributes, type=type, decimals=decimals, brand_id=brand_id
     )
@@ -73,10 +94,13 @@ def reward_update(
     fixed = {k for k in ("type", "decimals", "brand_id") if k in fields and fields[k] != getattr(reward, k)}
     if fixed:
         raise InvalidInput({k: "cannot change once the reward exists" for k in sorted(fixed)})
+    errors = {}
     if "conditions" in fields:
-        errors = conditions_problems(reward.type, fields["conditions"])
-        if errors:
-            raise InvalidInput(errors)
+        errors.update(conditions_problems(reward.type, fields["conditions"]))
+    if "attributes" in fields:
+        errors.update(attributes_problems(fields["attributes"]))
+    if errors:
+        raise InvalidInput(errors)
     save_fields(reward, {k: v for k, v in fields.items() if k in ("name", "conditions", "attributes")})
     return reward
 

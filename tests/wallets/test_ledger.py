@@ -149,9 +149,17 @@ def test_held_redemption_reserves_in_the_same_order(ledger):
     assert ledger.totals() == T4(8, reserved=8)
 
 
-def test_redemption_never_consumes_a_line_already_past_its_date(ledger, now):
-    _, stale = ledger.grant(50, "30d", days_ago=31)  # expired yesterday, not swept yet
+def later(monkeypatch, moment) -> None:
+    """Move the application's clock to `moment`: a line granted before it can pass its date
+    with no sweep run since (a grant already past its date when granted is born expired,
+    tests/wallets/test_extremes.py)."""
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+
+
+def test_redemption_never_consumes_a_line_already_past_its_date(ledger, now, monkeypatch):
+    _, stale = ledger.grant(50, "30d", days_ago=29)  # expires tomorrow
     _, live = ledger.grant(15, "forever", days_ago=2)
+    later(monkeypatch, now + timedelta(days=2))  # expired yesterday, not swept yet
     assert ledger.totals() == T4(15)
 
     with pytest.raises(InsufficientBalance):
@@ -280,9 +288,11 @@ def test_reversal_when_the_accumulated_line_has_partly_expired(ledger, now):
     assert_undone(earner)
 
 
-def test_reversal_of_an_unspent_line_past_its_date_but_not_yet_swept(ledger, now):
-    earner, lot = ledger.grant(10, "30d", days_ago=31)  # past its date, still AVAILABLE
+def test_reversal_of_an_unspent_line_past_its_date_but_not_yet_swept(ledger, now, monkeypatch):
+    earner, lot = ledger.grant(10, "30d", days_ago=29)
     _, other = ledger.grant(3, "forever")
+    later(monkeypatch, now + timedelta(days=2))  # past its date, still AVAILABLE
+    assert state(lot) == [(L.AVAILABLE, 10, 0)]
     assert ledger.totals() == T4(3)
 
     event_reverse(event_id=earner.pk, reason="fraud")
