@@ -8,15 +8,11 @@ Prints its figures; it asserts nothing. See bench/README.md.
 """
 
 import argparse
-import os
 import statistics
-import sys
 import time
 from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from benchdb import bench_database
 
 
 def main() -> None:
@@ -28,28 +24,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    db_url = os.environ.get("BENCH_DATABASE_URL")
-    if not db_url:
-        (ROOT / "var").mkdir(exist_ok=True)
-        path = ROOT / "var" / "bench.sqlite3"
-        path.unlink(missing_ok=True)
-        db_url = f"sqlite:///{path}"
-    os.environ["DATABASE_URL"] = db_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+    bench_database("bench.sqlite3")
+    from datetime import datetime, timezone
 
-    import django
-
-    django.setup()
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
-    call_command("migrate", verbosity=0)
-    if connection.vendor == "postgresql":
-        call_command("flush", "--noinput", verbosity=0)
-        call_command("migrate", verbosity=0)  # flush empties the built-in event types too
-
-    from datetime import datetime, timezone
 
     from campaigns.cache import running_campaigns
     from campaigns.engine import evaluate

@@ -15,19 +15,60 @@ from wallets.services import Redemption
 
 PRODUCT_PLACE = re.compile(r"^order\.products\[(\d+)\]")
 
+# The redemptions one event may carry, all levels together (event `redeem`, `order.redeem`, each
+# product's and the shipping's `redeem`). Each one is at least one ledger row written under the
+# wallet's lock, and each list's own limit (100, events.api) let 500 products x 100 through: a
+# wallet lock held for as long as gunicorn let the worker live (issue 15 item 7). A hundred
+# covers a redemption on each line of a basket of 90 lines plus a few at order level (larger
+# baskets redeem at order level, or are split), and the worst case it allows
+# (bench/redeem_bench.py) answers well within a second. A constant, not a setting, like the API's other shape bounds (MAX_PRODUCTS,
+# each list's 100): integrators code against it, so it is part of the API (README, "Redemptions
+# per event").
+MAX_REDEMPTIONS_PER_EVENT = 100
+
+
+def _places(payload: dict) -> list[tuple[str, object]]:
+    """(place, item) for every redemption the payload asks for, in the order they are applied.
+    Reads a raw request body as well as a validated one: a level that is not a list (the
+    serializers refuse it later) counts nothing."""
+
+    def items(container, key):
+        value = container.get(key) if isinstance(container, dict) else None
+        return value if isinstance(value, list) else []
+
+    order = payload.get("order") if isinstance(payload, dict) else None
+    asked = [(f"redeem[{i}]", item) for i, item in enumerate(items(payload, "redeem"))]
+    asked += [(f"order.redeem[{i}]", item) for i, item in enumerate(items(order, "redeem"))]
+    for p, product in enumerate(items(order, "products")):
+        asked += [(f"order.products[{p}].redeem[{i}]", item) for i, item in enumerate(items(product, "redeem"))]
+    shipping = order.get("shipping") if isinstance(order, dict) else None
+    asked += [(f"order.shipping.redeem[{i}]", item) for i, item in enumerate(items(shipping, "redeem"))]
+    return asked
+
+
+def redemptions_bound_problem(payload) -> str | None:
+    """Why the payload (a raw request body or a validated one) asks for too many redemptions,
+    or None. Counted on the raw body by the API before any item is validated, so that an
+    oversized body costs little; and again by redemptions_asked for every other caller."""
+    count = len(_places(payload))
+    if count <= MAX_REDEMPTIONS_PER_EVENT:
+        return None
+    return (
+        f"at most {MAX_REDEMPTIONS_PER_EVENT} redemptions per event, all levels together (redeem, order.redeem, "
+        f"order.products[].redeem, order.shipping.redeem); this one asks for {count}"
+    )
+
 
 def redemptions_asked(payload: dict) -> list[Redemption]:
     """Every redemption the event asks for, with where it was asked (`redeem[0]`,
-    `order.products[1].redeem[0]`, ...). Unknown rewards, another brand's rewards (a brand's
-    rewards are spent only at that brand; global ones anywhere), and amounts finer than the
-    reward's decimals (half a star), are a 400 (nothing is stored)."""
-    order = payload.get("order") or {}
-    asked: list[tuple[str, dict]] = [(f"redeem[{i}]", item) for i, item in enumerate(payload.get("redeem") or [])]
-    asked += [(f"order.redeem[{i}]", item) for i, item in enumerate(order.get("redeem") or [])]
-    for p, product in enumerate(order.get("products") or []):
-        asked += [(f"order.products[{p}].redeem[{i}]", item) for i, item in enumerate(product.get("redeem") or [])]
-    shipping = order.get("shipping") or {}
-    asked += [(f"order.shipping.redeem[{i}]", item) for i, item in enumerate(shipping.get("redeem") or [])]
+    `order.products[1].redeem[0]`, ...). More than MAX_REDEMPTIONS_PER_EVENT in all, unknown
+    rewards, another brand's rewards (a brand's rewards are spent only at that brand; global ones
+    anywhere), and amounts finer than the reward's decimals (half a star), are a 400 (nothing is
+    stored)."""
+    problem = redemptions_bound_problem(payload)
+    if problem:
+        raise InvalidInput({"redeem": problem})
+    asked = _places(payload)
     if not asked:
         return []
     rewards = {str(pk): r for pk, r in Reward.objects.in_bulk([str(item["id"]) for _, item in asked]).items()}

@@ -21,23 +21,24 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 
 from campaigns.engine import Grant, expiration_date
 from campaigns.models import ApiKey, Tier
 from core.amounts import exact
-from core.exceptions import Conflict, InsufficientBalance, InvalidInput
+from core.exceptions import Conflict, InvalidInput
 from core.unset import UNSET, given
 from wallets import hooks
 from wallets.ledger import ZERO, Ledger, lines_by_id, wallet_ledger, wallet_lock
+from wallets.limits import grant_limits_check
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
 from wallets.profile import profile_changes, tags_merged
+from wallets.redeeming import Redemption, spendable_lines, wallet_redeem  # noqa: F401 (the services' API)
 
 T = Transaction.Type
 S = WalletLine.State
@@ -160,7 +161,10 @@ def wallet_accumulate(
     reservation_expires_at: datetime | None = None,
 ) -> list[WalletLine]:
     """One line per grant: PENDING (no row yet) when the event is held, else AVAILABLE with an
-    ACCUMULATION row, paying any debt of that reward first."""
+    ACCUMULATION row, paying any debt of that reward first; a line whose date has already passed
+    (a back-dated event) is born expired instead (`Ledger.post_line`). Raises LimitExceeded,
+    before adding anything, past MAX_EVENT_GRANT or MAX_WALLET_AMOUNT (wallets.limits)."""
+    grant_limits_check(ledger=ledger, grants=grants, issued_at=issued_at)
     lines = []
     for grant in grants:
         line = ledger.add_line(
@@ -179,78 +183,9 @@ def wallet_accumulate(
         if hold:
             ledger.total(grant.reward_id).pending += grant.amount
         else:
-            _post_line(ledger, line)
+            ledger.post_line(line)
         lines.append(line)
     return lines
-
-
-def _post_line(ledger: Ledger, line: WalletLine) -> None:
-    line.state = S.AVAILABLE
-    line.reservation_expires_at = None
-    ledger.touch(line)
-    ledger.row(T.ACCUMULATION, line.amount, reward_id=line.reward_id, line=line)
-    ledger.settle_debt(line)
-
-
-# ---- redemption --------------------------------------------------------------------------------
-
-
-@dataclass
-class Redemption:
-    reward_id: str
-    amount: Decimal
-    place: str = "redeem"  # where in the event it was asked for
-    reward_type: str = "POINTS"
-    conditions: dict = field(default_factory=dict)
-
-
-def spendable_lines(*, wallet: Wallet, reward_ids, now: datetime) -> list[WalletLine]:
-    """Lines that can be spent now, in consumption order: earliest expiration first
-    (never-expiring last), then oldest, then first created."""
-    return list(
-        WalletLine.objects.filter(
-            wallet=wallet, reward_id__in=list(reward_ids), state=S.AVAILABLE, remaining__gt=F("reserved")
-        )
-        .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
-        .order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")
-    )
-
-
-def wallet_redeem(*, ledger: Ledger, redemptions: list[Redemption], hold: bool) -> list[dict]:
-    """Consume (or, for a held event, reserve) the amounts from the lines in consumption order.
-    Raises InsufficientBalance, before writing anything, if any reward's spendable total is
-    short; the caller's transaction then rolls everything back."""
-    if not redemptions:
-        return []
-    wanted: dict[str, Decimal] = defaultdict(Decimal)
-    for item in redemptions:
-        wanted[str(item.reward_id)] += item.amount
-    by_reward: dict[str, list[WalletLine]] = defaultdict(list)
-    for line in spendable_lines(wallet=ledger.wallet, reward_ids=wanted, now=ledger.now):
-        by_reward[str(line.reward_id)].append(line)
-    for reward_id, amount in wanted.items():
-        spendable = sum((line.free for line in by_reward[reward_id]), ZERO) - ledger.total(reward_id).debt
-        if amount > spendable:
-            raise InsufficientBalance(
-                f"reward {reward_id}: asked {amount}, spendable {max(spendable, ZERO)}",
-                reward_id=reward_id,
-            )
-    taken = []
-    for item in redemptions:
-        left = item.amount
-        for line in by_reward[str(item.reward_id)]:
-            if left == 0:
-                break
-            part = min(line.free, left)
-            if part <= 0:
-                continue
-            if hold:
-                ledger.row(T.RESERVATION, part, reward_id=line.reward_id, line=line, details={"place": item.place})
-            else:
-                ledger.row(T.REDEMPTION, -part, reward_id=line.reward_id, line=line, details={"place": item.place})
-            taken.append({"line_id": line.pk, "reward_id": str(line.reward_id), "amount": part, "place": item.place})
-            left -= part
-    return taken
 
 
 # ---- the held event ends ----------------------------------------------------------------------
@@ -261,7 +196,7 @@ def wallet_post_pending(*, ledger: Ledger) -> None:
     reservations are consumed (RELEASE + REDEMPTION on the same lines)."""
     for line in WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id, state=S.PENDING):
         ledger.total(line.reward_id).pending -= line.amount
-        _post_line(ledger, line)
+        ledger.post_line(line)
     for line, amount, place in _reservations(ledger):
         ledger.row(T.RELEASE, -amount, reward_id=line.reward_id, line=line, details={"consumed": True})
         ledger.row(T.REDEMPTION, -amount, reward_id=line.reward_id, line=line, details={"place": place})
@@ -354,9 +289,7 @@ def wallet_expire_lines(*, ledger: Ledger, now: datetime) -> int:
     held event stays until the hold ends). Returns the number of lines expired."""
     due = list(WalletLine.objects.filter(wallet=ledger.wallet, state=S.AVAILABLE, expiration_date__lte=now))
     for line in due:
-        ledger.row(T.EXPIRATION, -line.free, reward_id=line.reward_id, line=line, event_id=line.event_id)
-        line.state = S.EXPIRED
-        ledger.touch(line)
+        ledger.expire(line)
     return len(due)
 
 

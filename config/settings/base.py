@@ -189,9 +189,20 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks run at once in the process that sends them, with no broker or worker involved (Celery's
+# `task_always_eager`): for tooling, scripts and demos that have no worker. An `?async=true` event
+# is then applied right after its request commits, still answering 202 with the event as it was
+# queued. Off by default; leave it off in production, where workers apply queued events. A task
+# that raises is not re-raised to the sender (CELERY_TASK_EAGER_PROPAGATES stays off): the event
+# stays queued and the periodic housekeeping, when it runs, sends it again, as when a task is lost.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # The engine's own knobs.
 LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=200)
+# The wallet lines one event may consume (its redemptions, all rewards together): each is a
+# ledger row and a line update written under the wallet's lock, so this bounds how long one
+# request holds it (bench/redeem_bench.py). Past it: 422 `redemption_lines_limit`.
+LOYALTY_MAX_LINES_PER_EVENT = env.int("LOYALTY_MAX_LINES_PER_EVENT", default=1000)
 LOYALTY_API_TOKEN_MAX_AGE = 3600  # seconds a token from GET /auth/authorize stays valid
 # /api/docs/, /api/redoc/ and /api/schema/ for anyone (true), or only for staff users logged into
 # the admin (false: others are sent to the admin login). Read at each request.
