@@ -26,6 +26,7 @@ from core.serializers import (
 from core.views import EnvelopeMixin
 from events import selectors, services
 from events.models import Event
+from events.redemptions import redemptions_bound_problem
 from events.serializers import EventOut, PreviewOut
 from events.status import Source
 
@@ -43,6 +44,18 @@ class RedeemIn(StrictSerializer):
 
 def redeem_list(**kwargs):
     return RedeemIn(many=True, required=False, max_length=100, **kwargs)
+
+
+class RedemptionsBounded:
+    """A body asking for more than events.redemptions.MAX_REDEMPTIONS_PER_EVENT redemptions, all
+    levels together, is a 400 naming the bound (`redeem`), counted on the raw body before any of
+    its items is validated: the same refusal for emit, `?async=true` and the preview."""
+
+    def to_internal_value(self, data):
+        problem = redemptions_bound_problem(data)
+        if problem:
+            raise serializers.ValidationError({"redeem": [problem]})
+        return super().to_internal_value(data)
 
 
 class ProductIn(StrictSerializer):
@@ -82,7 +95,7 @@ class OrderIn(StrictSerializer):
     metadata = JSONObjectField(required=False)
 
 
-class EmitIn(StrictSerializer):
+class EmitIn(RedemptionsBounded, StrictSerializer):
     keep_unknown = True  # kept in the stored payload as sent (core.serializers)
 
     customer_id = StrictCharField()
@@ -193,7 +206,9 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         parameters=[ASYNC],
         description="Matches the running campaigns, credits and debits the wallet, and answers the final "
         "result (201). `fulfilled: false` holds the event PENDING with its accumulations pending "
-        "and its redemptions reserved for `reserve` days.",
+        "and its redemptions reserved for `reserve` days. Checks run in one order, with or without "
+        "`?async=true`: input (400) and where each redemption is asked (422), then a duplicate "
+        "purchase (409), then the balance (422; a queued event's is judged by the worker).",
         responses={
             201: OpenApiResponse(EventOut, description="Applied: RESOLVED, or PENDING when held."),
             202: OpenApiResponse(EventOut, description="Queued (`?async=true`): PENDING, with a `queue_message_id`."),
@@ -204,7 +219,9 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
             ),
             422: refusal(
                 "`insufficient_balance` or `reward_not_redeemable_here`: the event is stored FAILED "
-                "(its id in `event_id`) and nothing moved."
+                "(its id in `event_id`) and nothing moved. `event_grant_limit`, `wallet_limit` or "
+                "`redemption_lines_limit` (the lines one event may consume, LOYALTY_MAX_LINES_PER_EVENT), "
+                "with `limit` and `reward_id`: nothing is stored."
             ),
         },
     )
@@ -248,7 +265,10 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         responses={
             200: OpenApiResponse(EventOut, description="The event, REVERSED or CANCELLED."),
             404: EVENT_NOT_FOUND,
-            409: refusal("`invalid_transition` (its `status` is given), or `idempotency_conflict`."),
+            409: refusal(
+                "`invalid_transition` (its `status` is given), `not_reversible` (the engine's own "
+                "TIER_ADJUSTMENT: reverse the event that caused it), or `idempotency_conflict`."
+            ),
         },
     )
     @action(detail=True, methods=["post"])
@@ -260,7 +280,7 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
         return Response(self._out(event))
 
 
-class PreviewIn(StrictSerializer):
+class PreviewIn(RedemptionsBounded, StrictSerializer):
     customer_id = StrictCharField()
     brand_id = StrictCharField()
     type = StrictCharField(max_length=64, required=False)

@@ -16,7 +16,12 @@ from decimal import Decimal
 from core.clock import month_of
 
 ZERO = Decimal(0)
-NOT_COUNTED = ("TIER_ADJUSTMENT",)  # the engine's own events: no visit, no metric
+# The engine's own records (a tier move, events.rewarding.customer_tier_recompute): no customer
+# event, so no visit and no metric; nobody emits one (events.services.emit) and nobody reverses
+# one (events.services.transitions): reversing the customer's event that caused it recomputes
+# the tier.
+ENGINE_RECORDS = ("TIER_ADJUSTMENT",)
+NOT_COUNTED = ENGINE_RECORDS
 BY_BRAND = "lifetime_by_brand"  # in a stored event result's `customer`: {brand id: lifetime metrics}
 
 

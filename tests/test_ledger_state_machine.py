@@ -69,7 +69,9 @@ from hypothesis.stateful import (
 )
 
 from campaigns import cache as programme_cache
-from core.exceptions import InsufficientBalance, InvalidTransition
+from campaigns.models import Campaign
+from campaigns.services import campaign_update
+from core.exceptions import InsufficientBalance, InvalidInput, InvalidTransition
 from events.models import Event
 from events.selectors import ledger_problems
 from events.services import event_emit, event_expire_due, event_fulfill, event_reverse, housekeeping_run
@@ -90,7 +92,9 @@ CUSTOMERS = 2
 DECIMALS = (0, 2)  # reward 0: whole stars; reward 1: cents
 PER_VALUE = ((D(1), D(10)), (D("0.35"), D(3)))  # campaign A, per reward: `amount` per `per` spent, "1/days"
 FIXED = (D(3), D("1.50"))  # campaign B, per reward, never expires, on tags.bonus == "yes"
-VALUES = (D(0), D(9), D("25.50"), D(60), D("130.75"))
+# the last: a purchase near the bounds (about 10^9 stars and 10^9 cents in one event), in exact decimals
+VALUES = (D(0), D(9), D("25.50"), D(60), D("130.75"), D("9999999999.99"))
+EDITED = (D(4), D("2.50"))  # campaign C, per reward, never expires, on any purchase while it runs
 HOURS_AGO = (0, 2, 12, 23, 26, 47, 50, 70)  # within 72 h; never a multiple of 24 (see the docstring)
 RAW_UNIT = (D(1), D("0.45"))  # a "raw" redemption asks n of these
 ADVANCES = (0, 1, 5, 13, 25, 49)  # clock advances, in hours
@@ -116,6 +120,8 @@ class MLine:
     remaining: Decimal = ZERO
     reserved: Decimal = ZERO
     expired: Decimal = ZERO  # everything that ever expired from this line
+    edited: bool = False  # granted by campaign C, the one the operator edits
+    budgeted: bool = False  # counted against C's budget
 
     @property
     def free(self) -> Decimal:
@@ -137,6 +143,20 @@ class MEvent:
     db_id: uuid.UUID | None = None
 
 
+@dataclass
+class MCampaign:
+    """Campaign C, edited by `edit_campaign`; it starts active (inactive in the replays below, which
+    were found before it existed)."""
+
+    active: bool = False
+    end: datetime | None = None
+    budget: Decimal | None = None
+    used: Decimal = ZERO
+
+    def runs_at(self, issued: datetime) -> bool:
+        return self.active and (self.end is None or issued < self.end)
+
+
 class Model:
     """What the balances must be, from the SPEC's rules alone."""
 
@@ -149,6 +169,7 @@ class Model:
         self.lines: list[MLine] = []
         self.events: list[MEvent] = []
         self.debt: dict = defaultdict(Decimal)  # (customer, reward) -> debt
+        self.campaign = MCampaign()  # campaign C as the operator last left it
         self.happened: set[str] = set()  # the hard cases this example reached (Hypothesis targets more)
 
     # -- lines ---------------------------------------------------------------------------------------------
@@ -176,7 +197,12 @@ class Model:
         return sum((x.free for x in self.redeemable(c, r)), ZERO) - self.debt[c, r]
 
     def _credit(self, line: MLine) -> None:
-        """A line becomes spendable: it pays its reward's debt first."""
+        """A line becomes spendable: it pays its reward's debt first. One already past its date
+        (real clock) is born expired: it stops counting at once and pays no debt (SPEC section 5)."""
+        if line.exp is not None and line.exp <= self.t0:
+            self.happened.add("a line was born expired")
+            line.state, line.remaining, line.expired = EXPIRED, ZERO, line.amount
+            return
         line.state, line.remaining = AVAILABLE, line.amount
         pay = min(line.free, self.debt[line.customer, line.reward])
         line.remaining -= pay
@@ -223,11 +249,22 @@ class Model:
             grants.append(
                 (r, q((value / per).to_integral_value(rounding=ROUND_DOWN) * amount, DECIMALS[r]), issued + DAY)
             )
+        grants = [(r, amount, exp, False, False) for r, amount, exp in grants]
         if bonus:
-            grants += [(r, amount, None) for r, amount in enumerate(FIXED)]
-        for r, amount, exp in grants:
+            grants += [(r, amount, None, False, False) for r, amount in enumerate(FIXED)]
+        if self.campaign.runs_at(issued):
+            for r, amount in enumerate(EDITED):
+                budgeted = self.campaign.budget is not None
+                if budgeted:  # cut to what the budget has left, rounded down to the reward's decimals
+                    amount = q(min(amount, self.campaign.budget - self.campaign.used), DECIMALS[r])
+                    self.campaign.used += max(amount, ZERO)
+                    if amount < EDITED[r]:
+                        self.happened.add("a grant was cut by the budget")
+                grants.append((r, amount, None, True, budgeted))
+        for r, amount, exp, edited, budgeted in grants:
             if amount > 0:
                 line = self._line(c, r, amount, PENDING, exp, issued)
+                line.edited, line.budgeted = edited, budgeted
                 event.lines.append(line)
                 if not held:
                     self._credit(line)
@@ -259,7 +296,15 @@ class Model:
         event.status = S.RESOLVED
         return True
 
+    def _budget_back(self, event: MEvent) -> None:
+        """An undone event gives back to C's budget what its lines were counted against it."""
+        for line in event.lines:
+            if line.budgeted:
+                self.campaign.used -= line.amount
+                self.happened.add("an undone event gave back to the budget")
+
     def _release(self, event: MEvent, drop: str, stamp: datetime) -> None:
+        self._budget_back(event)
         for line in event.lines:
             line.state = drop
         for line, amount in sorted(event.taken.items(), key=lambda kv: kv[0].seq):
@@ -279,6 +324,7 @@ class Model:
             return True
         if event.status != S.RESOLVED:
             return False
+        self._budget_back(event)
         for line in event.lines:
             taken = line.free if line.state == AVAILABLE else ZERO
             line.remaining -= taken
@@ -311,6 +357,33 @@ class Model:
             line.remaining = line.reserved  # what a held event reserves stays until the hold ends
             line.state = EXPIRED
         return len(due)
+
+    # -- campaign C ----------------------------------------------------------------------------------------
+    def live_grants_of_c(self) -> list[MLine]:
+        return [x for e in self.events if e.status in (S.PENDING, S.RESOLVED) for x in e.lines if x.edited]
+
+    def budget_base(self) -> Decimal:
+        """What a budget given now must cover: what C counted so far, or, when it has no budget,
+        everything it granted to live events (a budget caps all it grants)."""
+        if self.campaign.budget is None:
+            return sum((x.amount for x in self.live_grants_of_c()), ZERO)
+        return self.campaign.used
+
+    def set_budget(self, budget: Decimal | None) -> bool:
+        """The operator sets C's budget; False when it is refused (below what was granted)."""
+        if budget is None:
+            self.campaign.budget = None  # the counter and the lines' marks stay
+            return True
+        base = self.budget_base()
+        if budget < base:
+            self.happened.add("a budget below what was granted was refused")
+            return False
+        if self.campaign.budget is None:
+            for line in self.live_grants_of_c():
+                line.budgeted = True
+            self.campaign.used = base
+        self.campaign.budget = budget
+        return True
 
     # -- reads ---------------------------------------------------------------------------------------------
     def live_lines(self, c: int) -> list[MLine]:
@@ -384,6 +457,8 @@ def _dt(value) -> datetime | None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 class LedgerMachine(RuleBasedStateMachine):
+    edited_starts_active = True
+
     def __init__(self):
         super().__init__()
         self._atomic = transaction.atomic()
@@ -435,10 +510,25 @@ class LedgerMachine(RuleBasedStateMachine):
                 }
             ],
         )
+        self.edited = CampaignFactory(
+            brand=self.brand,
+            name="edited by the operator",
+            status=Campaign.Status.ACTIVE if self.edited_starts_active else Campaign.Status.INACTIVE,
+            rules=[
+                {
+                    "conditions": [],
+                    "effects": [
+                        {"reward_id": str(reward.pk), "kind": "FIXED", "amount": str(amount), "expiration": None}
+                        for reward, amount in zip(self.rewards, EDITED, strict=True)
+                    ],
+                }
+            ],
+        )
         self.customers = [customer_register(id=f"hyp-{c}") for c in range(CUSTOMERS)]
         self.wallets = [customer.wallet.pk for customer in self.customers]
         self.reward_ids = [str(reward.pk) for reward in self.rewards]
         self.model = Model(timezone.now().replace(microsecond=0))
+        self.model.campaign.active = self.edited_starts_active
         self._touched = set(range(CUSTOMERS))  # the customers whose wallets the last step may have changed
 
     def teardown(self) -> None:
@@ -574,6 +664,37 @@ class LedgerMachine(RuleBasedStateMachine):
         """A held or resolved event; or, `stray`, any event: the others must refuse (409)."""
         self._reverse(self._events(set(S.values) if stray else {S.PENDING, S.RESOLVED}, i))
 
+    @rule(
+        move=st.sampled_from(("activate", "deactivate", "end", "budget", "budget", "budget", "no budget")),
+        end_hours=st.sampled_from((None, None, -24, 12, 47)),
+        room=st.integers(-2, 12),
+    )
+    def edit_campaign(self, move, end_hours, room):
+        """The operator edits campaign C between events (campaigns.services.campaign_update, as
+        the API and the admin do): status, end date (`end_hours` before T0, or a day after), or
+        budget: none, or `room`/2 above what it must cover (what it counted, or all it granted
+        to live events when it had none): negative `room` must be refused and change nothing."""
+        model, campaign = self.model, self.model.campaign
+        self._touched.update(range(CUSTOMERS))
+        if move in ("activate", "deactivate"):
+            campaign.active = move == "activate"
+            campaign_update(
+                campaign_id=self.edited.pk,
+                status=Campaign.Status.ACTIVE if campaign.active else Campaign.Status.INACTIVE,
+            )
+        elif move == "end":
+            campaign.end = None if end_hours is None else model.t0 - end_hours * HOUR
+            campaign_update(campaign_id=self.edited.pk, end_date=campaign.end)
+        else:
+            budget = None if move == "no budget" else model.budget_base() + D(room) / 2
+            expected = model.set_budget(budget)
+            try:
+                campaign_update(campaign_id=self.edited.pk, budget=budget)
+                done = True
+            except InvalidInput:
+                done = False
+            assert done == expected, f"budget {budget}: model says {'accepted' if expected else 'refused'}"
+
     @rule(hours=st.sampled_from(ADVANCES), job=st.sampled_from(("held events", "lines", "periodic job", None)))
     def time_passes(self, hours, job):
         """The virtual clock moves on (up to a horizon), then `event_expire_due`, `wallet_expire_due` or
@@ -593,6 +714,14 @@ class LedgerMachine(RuleBasedStateMachine):
             )
 
     # -- invariants (checked after every step) -------------------------------------------------------------
+    @invariant()
+    def campaign_agrees_with_the_model(self):
+        """Campaign C's budget and budget_used are the model's; what it counted never exceeds its budget."""
+        row = Campaign.objects.get(pk=self.edited.pk)
+        campaign = self.model.campaign
+        assert (row.budget, row.budget_used) == (campaign.budget, campaign.used)
+        assert row.budget is None or row.budget_used <= row.budget
+
     @invariant()
     def ledger_is_consistent(self):
         """Totals and lines equal the ledger rows, undone events net to zero (the programme's own check)."""
@@ -677,6 +806,7 @@ def test_ledger_agrees_with_an_in_memory_model_under_random_operations():
 # ---- counterexamples the machine found, replayed as plain tests ---------------------------------------------------
 
 INVARIANTS = (
+    "campaign_agrees_with_the_model",
     "ledger_is_consistent",
     "events_agree_with_the_model",
     "balances_agree_with_the_model",
@@ -705,9 +835,13 @@ class Replay:
         return run
 
 
+class ReplayMachine(LedgerMachine):
+    edited_starts_active = False  # the counterexamples below were found before campaign C existed
+
+
 @pytest.fixture
 def machine(db):
-    machine = LedgerMachine()
+    machine = ReplayMachine()
     yield Replay(machine)
     machine.teardown()
 

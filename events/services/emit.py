@@ -10,6 +10,19 @@ the event row, or none); a refused redemption stores the event FAILED with nothi
 partial unique index on (brand, type, purchase_id) of live events refuses a duplicate purchase,
 whatever credential or retry sent it.
 
+Order of checks, the same synchronously and with `?async=true` (an event failing two gets the
+first one's answer):
+  1. the input (400 `validation_error`: references, event type, rewards, amounts) and where
+     each redemption is asked (422 `reward_not_redeemable_here`, the event stored FAILED);
+  2. a live event with the same purchase id (409 `duplicate_purchase`, nothing stored);
+  3. the balance (422 `insufficient_balance`, stored FAILED) and the other refusals that depend
+     on the wallet or the programme at that moment: synchronously only; a queued event is judged
+     by the worker (stored FAILED then).
+The unique index speaks only when the event is inserted, which comes after the balance was
+judged: a synchronous refusal at step 3 first looks for the live duplicate (a read: a duplicate
+committed after it is not seen, and the event is refused all the same, stored FAILED, which is
+not live). The queued path runs step 1's placement check before inserting the queued event.
+
 Lock order: emit has no event row to lock yet: it locks the wallet (`wallet_ledger`), then the
 edit locks of the campaigns that fired (shared advisory locks: an edit of a campaign and an event
 firing it are serialised, and an event that finds a fired campaign edited since the programme
@@ -38,9 +51,11 @@ from core.exceptions import (
     InsufficientBalance,
     InvalidInput,
     InvalidTransition,
+    LimitExceeded,
     NotFound,
 )
 from core.json import jsonable
+from events.metrics import ENGINE_RECORDS
 from events.models import Event
 from events.redemptions import placements_check, redemptions_asked
 from events.rewarding import (
@@ -69,7 +84,9 @@ def event_emit(*, payload: dict, source: Source = Source.API, actor: AbstractBas
 
     `payload` is the validated emit body (Decimals, aware datetimes). Raises NotFound (brand,
     customer), InvalidInput (event type, reward), Conflict `duplicate_purchase`, and
-    InsufficientBalance / BusinessRuleError after storing the event as FAILED.
+    InsufficientBalance / BusinessRuleError after storing the event as FAILED, in the order of
+    checks of the module docstring (a placement refusal before a duplicate, a duplicate before
+    the balance); LimitExceeded (`event_grant_limit`, `wallet_limit`) with nothing stored.
     """
     event, event_type, redemptions = _prepare(payload)
     _apply_or_fail(event, event_type, payload, redemptions, source=source, actor=actor)
@@ -99,10 +116,18 @@ def event_fulfill_expired(*, event_id, source: Source = Source.COMMAND, actor: A
 
 
 def event_enqueue(*, payload: dict, source: Source = Source.API, actor: AbstractBaseUser | None = None) -> Event:
-    """`?async=true`: check the references, store the event PENDING and queued, and queue its
-    processing for a Celery worker once the transaction commits. The purchase id is claimed now
-    (a duplicate is refused at once). Raises what event_emit raises before applying."""
-    event, _event_type, _redemptions = _prepare(payload)
+    """`?async=true`: check the references and where each redemption is asked, store the event
+    PENDING and queued, and queue its processing for a Celery worker once the transaction
+    commits. The purchase id is claimed now (a duplicate is refused at once). The checks run in
+    event_emit's order (module docstring); the balance is the worker's to judge. Raises what
+    event_emit raises before applying; a placement refusal stores the event FAILED, as there."""
+    event, _event_type, redemptions = _prepare(payload)
+    try:
+        placements_check(redemptions, payload)
+    except BusinessRuleError as exc:
+        _store_failed(event, exc, timezone.now(), source, actor, insert=True)
+        exc.extra["event_id"] = str(event.pk)
+        raise
     try:
         with transaction.atomic():
             event_transition(
@@ -170,6 +195,10 @@ def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
     event_type = EventType.objects.filter(pk=payload["type"]).first()
     if event_type is None:
         raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
+    if event_type.pk in ENGINE_RECORDS:  # the engine records these itself (events.metrics)
+        raise InvalidInput(
+            {"type": f"{event_type.pk} events are recorded by the engine itself; they cannot be emitted"}
+        )
     redemptions = redemptions_asked(payload)
     if event_type.tracking_only and redemptions:
         raise InvalidInput({"redeem": f"{event_type.pk} is a tracking-only event type: it cannot redeem"})
@@ -214,11 +243,28 @@ def _apply_current(event, event_type, payload, redemptions, **kwargs) -> None:
 
 
 def _apply_or_fail(event, event_type, payload, redemptions, *, source, actor) -> None:
+    """Apply a new event, its checks in the one order (module docstring): where each redemption
+    is asked, then a live event with the same purchase id, then the balance (and whatever else
+    applying refuses). A refusal stores the event FAILED; a duplicate, or an event past the
+    event grant or wallet limit (LimitExceeded), stores nothing."""
     now = timezone.now()
     try:
-        _apply_current(event, event_type, payload, redemptions, now=now, insert=True, source=source, actor=actor)
+        placements_check(redemptions, payload)
+        try:
+            _apply_current(event, event_type, payload, redemptions, now=now, insert=True, source=source, actor=actor)
+        except (InsufficientBalance, BusinessRuleError):
+            # The unique index only speaks when the event is inserted, after the balance was
+            # judged: look for the live duplicate first, so that it answers before the balance.
+            existing = _live_duplicate(event)
+            if existing is not None:
+                raise _duplicate_conflict(event, existing) from None
+            raise
     except IntegrityError as exc:
         _raise_duplicate(event, exc)
+    except LimitExceeded:
+        # past the event grant or wallet limit: refused like an input out of its bounds, with
+        # nothing stored (no FAILED event); the worker's path stores it FAILED (it exists already)
+        raise
     except (InsufficientBalance, BusinessRuleError) as exc:
         _store_failed(event, exc, now, source, actor, insert=True)
         exc.extra["event_id"] = str(event.pk)
@@ -299,19 +345,30 @@ def _apply(
         customer_tier_recompute(customer=customer, event=event, now=now, version=version, upgrade_only=True)
 
 
-def _raise_duplicate(event: Event, exc: IntegrityError):
-    existing = None
-    if event.purchase_id:
-        existing = Event.objects.filter(
-            brand_id=event.brand_id, type_id=event.type_id, purchase_id=event.purchase_id, status__in=Event.LIVE
-        ).first()
-    if existing is None:
-        raise exc
-    raise Conflict(
+def _live_duplicate(event: Event) -> Event | None:
+    """The live (PENDING or RESOLVED) event with this event's brand, type and purchase id."""
+    if not event.purchase_id:
+        return None
+    return Event.objects.filter(
+        brand_id=event.brand_id, type_id=event.type_id, purchase_id=event.purchase_id, status__in=Event.LIVE
+    ).first()
+
+
+def _duplicate_conflict(event: Event, existing: Event) -> Conflict:
+    return Conflict(
         f"a live event for purchase {event.purchase_id!r} exists",
         code="duplicate_purchase",
         event_id=str(existing.pk),
-    ) from None
+    )
+
+
+def _raise_duplicate(event: Event, exc: IntegrityError):
+    """The insert hit an IntegrityError: a Conflict `duplicate_purchase` if a live event holds
+    the purchase id (the partial unique index), else the error itself."""
+    existing = _live_duplicate(event)
+    if existing is None:
+        raise exc
+    raise _duplicate_conflict(event, existing) from None
 
 
 def _store_failed(event: Event, exc, now, source: Source, actor, *, insert: bool) -> None:

@@ -3,6 +3,12 @@
     PENDING (held) --fulfill--> RESOLVED     PENDING (held or queued) --reverse--> CANCELLED
     RESOLVED --reverse--> REVERSED           anything else --> InvalidTransition (409, with the status)
 
+The engine's own TIER_ADJUSTMENT events (events.metrics.ENGINE_RECORDS) are never reversed, by
+anyone (API, admin, command, task: the same service refuses them all, Conflict
+`not_reversible`): they record a tier move that no ledger row, metric or budget backs, so
+"reversing" one would only relabel it REVERSED while the tier stays. A tier move is undone by
+reversing the customer's event that caused it (its `cause_event_id`), which recomputes the tier.
+
 Invariants: each action is one transaction; the status is checked under the event's row lock,
 so of two racing actions the second sees the first's result and gets InvalidTransition; a
 reversed or cancelled event nets to zero on every balance, metric and budget (every row negates
@@ -23,7 +29,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from core.clock import db_now
-from core.exceptions import InvalidInput, InvalidTransition, NotFound
+from core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
+from events.metrics import ENGINE_RECORDS
 from events.models import Event
 from events.rewarding import budgets_give_back, customer_tier_recompute
 from events.services.outcome import event_ledger, event_metrics_apply, event_result
@@ -72,12 +79,21 @@ def event_reverse(
     """Undo an event: RESOLVED -> REVERSED (accumulations taken back, redemptions returned,
     metrics restored) or PENDING -> CANCELLED (a held event's pending lines dropped and
     reservations released; a queued one is simply never applied). Locks the event, then the
-    wallet. Raises InvalidInput (no reason), NotFound, InvalidTransition."""
+    wallet. Raises InvalidInput (no reason), NotFound, Conflict `not_reversible` (the engine's
+    own TIER_ADJUSTMENT, whoever asks), InvalidTransition."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": "a non-empty reason is required"})
     with transaction.atomic():
         event, _clock = _lock_event(event_id)
+        if event.type_id in ENGINE_RECORDS:
+            cause = (event.data or {}).get("cause_event_id")
+            raise Conflict(
+                f"{event.type_id} events are the engine's record of a tier move and are not reversible; "
+                f"reverse the event that caused it ({cause}) and the tier is recomputed",
+                code="not_reversible",
+                status=event.status,
+            )
         now = timezone.now()
         if event.status == Status.PENDING and event.queued:
             # nothing was applied yet: the worker will find it cancelled and do nothing
