@@ -21,9 +21,9 @@ PRODUCT_PLACE = re.compile(r"^order\.products\[(\d+)\]")
 # wallet lock held for as long as gunicorn let the worker live (issue 15 item 7). A hundred
 # covers a redemption on each line of a basket of 90 lines plus a few at order level (larger
 # baskets redeem at order level, or are split), and the worst case it allows
-# (bench/redeem_bench.py) answers well within a second. A constant, not a setting, like the API's other shape bounds (MAX_PRODUCTS,
-# each list's 100): integrators code against it, so it is part of the API (README, "Redemptions
-# per event").
+# (bench/redeem_bench.py) answers well within a second. A constant, not a setting, like the
+# API's other shape bounds (MAX_PRODUCTS, each list's 100): integrators code against it, so it is
+# part of the API (README, "Redemptions per event").
 MAX_REDEMPTIONS_PER_EVENT = 100
 
 
@@ -50,7 +50,10 @@ def redemptions_bound_problem(payload) -> str | None:
     """Why the payload (a raw request body or a validated one) asks for too many redemptions,
     or None. Counted on the raw body by the API before any item is validated, so that an
     oversized body costs little; and again by redemptions_asked for every other caller."""
-    count = len(_places(payload))
+    return _bound_problem(len(_places(payload)))
+
+
+def _bound_problem(count: int) -> str | None:
     if count <= MAX_REDEMPTIONS_PER_EVENT:
         return None
     return (
@@ -65,10 +68,10 @@ def redemptions_asked(payload: dict) -> list[Redemption]:
     rewards, another brand's rewards (a brand's rewards are spent only at that brand; global ones
     anywhere), and amounts finer than the reward's decimals (half a star), are a 400 (nothing is
     stored)."""
-    problem = redemptions_bound_problem(payload)
+    asked = _places(payload)
+    problem = _bound_problem(len(asked))
     if problem:
         raise InvalidInput({"redeem": problem})
-    asked = _places(payload)
     if not asked:
         return []
     rewards = {str(pk): r for pk, r in Reward.objects.in_bulk([str(item["id"]) for _, item in asked]).items()}

@@ -82,6 +82,23 @@ def fixed_rule(reward, *, amount=10, conditions=None, expiration=None):
     }
 
 
+def lot_rule(reward, lot: str, expiration: str | None) -> dict:
+    """Grants exactly the order value of events tagged `lot` (`tags: {"lot": lot}`), expiring after `expiration`."""
+    return {
+        "conditions": [[{"field": "event.tags.lot", "operator": "eq", "value": lot}]],
+        "effects": [
+            {
+                "reward_id": str(reward.pk),
+                "kind": "PER_VALUE",
+                "amount": 1,
+                "per": 1,
+                "basis": "order.value",
+                "expiration": expiration,
+            }
+        ],
+    }
+
+
 class CampaignFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Campaign

@@ -22,7 +22,7 @@ from core.amounts import MAX_AMOUNT, MAX_CONVERSION_FACTOR, MAX_EVENT_GRANT, MAX
 from core.exceptions import BusinessRuleError, InvalidInput
 from events.models import Event
 from events.services import event_fulfill, event_reverse
-from tests.factories import CampaignFactory, RewardFactory
+from tests.factories import CampaignFactory, RewardFactory, lot_rule
 from tests.helpers import T4, emit, rows_of, totals
 from wallets.models import Transaction, WalletLine, WalletTotal
 from wallets.services import wallet_expire_due
@@ -32,23 +32,6 @@ pytestmark = pytest.mark.django_db
 T = Transaction.Type
 L = WalletLine.State
 D = Decimal
-
-
-def lot_rule(reward, lot: str, expiration: str | None) -> dict:
-    """Grants exactly the order value of events tagged `lot`."""
-    return {
-        "conditions": [[{"field": "event.tags.lot", "operator": "eq", "value": lot}]],
-        "effects": [
-            {
-                "reward_id": str(reward.pk),
-                "kind": "PER_VALUE",
-                "amount": 1,
-                "per": 1,
-                "basis": "order.value",
-                "expiration": expiration,
-            }
-        ],
-    }
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from core.exceptions import InsufficientBalance
 from events.models import Event
 from events.selectors import ledger_problems
 from events.services import event_expire_due, event_fulfill, event_reverse
-from tests.factories import CampaignFactory, RewardFactory
+from tests.factories import CampaignFactory, RewardFactory, lot_rule
 from tests.helpers import T4, emit, rows_of, stored_total, totals
 from wallets.models import Transaction, WalletLine
 from wallets.services import wallet_expire_due
@@ -37,22 +37,6 @@ LOTS = {"30d": "30/days", "40d": "40/days", "forever": None}
 # ---- helpers ---------------------------------------------------------------------------------------------
 
 
-def lot_rule(reward, lot: str) -> dict:
-    return {
-        "conditions": [[{"field": "event.tags.lot", "operator": "eq", "value": lot}]],
-        "effects": [
-            {
-                "reward_id": str(reward.pk),
-                "kind": "PER_VALUE",
-                "amount": 1,
-                "per": 1,
-                "basis": "order.value",
-                "expiration": LOTS[lot],
-            }
-        ],
-    }
-
-
 @pytest.fixture
 def pts(brand):
     return RewardFactory(brand=brand, name="Points", decimals=0, attributes={"conversion_factor": 0.1})
@@ -67,7 +51,7 @@ def now():
 @pytest.fixture
 def ledger(customer, brand, pts, now):
     """`ledger.grant(amount, lot, days_ago)` -> (event, line); `ledger.spend(amount, **kw)` -> event."""
-    CampaignFactory(brand=brand, rules=[lot_rule(pts, lot) for lot in LOTS])
+    CampaignFactory(brand=brand, rules=[lot_rule(pts, lot, expiration) for lot, expiration in LOTS.items()])
 
     class Ledger:
         def grant(self, amount, lot="forever", days_ago=0, **kwargs):
