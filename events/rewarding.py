@@ -221,6 +221,7 @@ def customer_tier_recompute(
             "cause": "reversal" if not upgrade_only else "event",
         },
     )
+    adjustment.programme_version = version  # events.announce
     event_transition(
         adjustment,
         Event.Status.RESOLVED,

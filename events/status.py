@@ -67,3 +67,6 @@ def event_transition(
         actor=actor if getattr(actor, "pk", None) else None,
         reason=reason,
     )
+    from events.announce import event_announce  # it renders events (events.serializers)
+
+    event_announce(event, previous, to)

@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 
 from core.exceptions import Conflict, InvalidInput
 from core.unset import UNSET
+from wallets.announce import customer_announce
 from wallets.ledger import wallet_lock
 from wallets.models import Customer, MetricBucket, Wallet
 from wallets.services import customer_id_problem, customer_update
@@ -56,6 +57,7 @@ def customer_identify(*, customer_id: str, new_id: str | None = UNSET, **fields:
     rekey = new_id not in (UNSET, None, customer_id)
     if rekey and (problem := customer_id_problem(new_id)):
         raise InvalidInput({"new_id": problem})
+    previous_id = customer_id
     with transaction.atomic():
         referencing = _referencing(customer_id)
         for rows, _column in referencing:
@@ -67,7 +69,9 @@ def customer_identify(*, customer_id: str, new_id: str | None = UNSET, **fields:
         if rekey:
             _rekey(customer_id, new_id, referencing)
             customer_id = new_id
-        return customer_update(customer_id=customer_id, is_anonymous=False, **fields)
+        customer = customer_update(customer_id=customer_id, is_anonymous=False, **fields)
+        customer_announce("CUSTOMER_ANONYMOUS_TO_REGISTERED", customer, brand_id=None, previous_id=previous_id)
+        return customer
 
 
 def _referencing(customer_id: str) -> list:

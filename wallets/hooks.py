@@ -14,6 +14,8 @@ def set_registration_hook(hook: Callable[..., Any]) -> None:
     _registration = hook
 
 
-def registration_record(customer, *, brand_id: str | None = None) -> None:
+def registration_record(customer, *, brand_id: str | None = None):
+    """The REGISTRATION event recorded (None if none was)."""
     if _registration is not None:
-        _registration(customer, brand_id=brand_id)
+        return _registration(customer, brand_id=brand_id)
+    return None

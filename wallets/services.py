@@ -34,6 +34,7 @@ from core.amounts import exact
 from core.exceptions import Conflict, InvalidInput
 from core.unset import UNSET, given
 from wallets import hooks
+from wallets.announce import customer_announce, lines_expired_announce
 from wallets.ledger import ZERO, Ledger, lines_by_id, wallet_ledger, wallet_lock
 from wallets.limits import grant_limits_check
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine
@@ -102,8 +103,9 @@ def customer_register(
                 Wallet.objects.create(customer=customer)
         except IntegrityError as exc:
             raise Conflict(f"customer {id!r} already exists", code="customer_exists") from exc
-        if record_event:
-            hooks.registration_record(customer, brand_id=brand_id)
+        if record_event:  # imports record none, and announce none (SPEC section 8, Migration)
+            event = hooks.registration_record(customer, brand_id=brand_id)
+            customer_announce("CUSTOMER_REGISTRATION", customer, brand_id=event.brand_id if event else brand_id)
     return customer
 
 
@@ -287,10 +289,14 @@ def wallet_reverse(*, ledger: Ledger) -> None:
 def wallet_expire_lines(*, ledger: Ledger, now: datetime) -> int:
     """EXPIRATION rows for the wallet's AVAILABLE lines past their date (what is reserved by a
     held event stays until the hold ends). Returns the number of lines expired."""
-    due = list(WalletLine.objects.filter(wallet=ledger.wallet, state=S.AVAILABLE, expiration_date__lte=now))
+    due = _due_lines(ledger, now)
     for line in due:
         ledger.expire(line)
     return len(due)
+
+
+def _due_lines(ledger: Ledger, now: datetime) -> list[WalletLine]:
+    return list(WalletLine.objects.filter(wallet=ledger.wallet, state=S.AVAILABLE, expiration_date__lte=now))
 
 
 def wallet_ids_with_due_lines(*, now: datetime, limit: int) -> list:
@@ -306,9 +312,15 @@ def wallet_expire_due(*, now: datetime, batch_size: int = 200) -> int:
     another worker holds (they are picked up by the next run). Returns lines expired."""
     count = 0
     for wallet_id in wallet_ids_with_due_lines(now=now, limit=batch_size):
-        with transaction.atomic(), wallet_ledger(wallet_id=wallet_id, now=now, skip_locked=True) as ledger:
-            if ledger is not None:
-                count += wallet_expire_lines(ledger=ledger, now=now)
+        with transaction.atomic():
+            with wallet_ledger(wallet_id=wallet_id, now=now, skip_locked=True) as ledger:
+                if ledger is None:
+                    continue
+                due = _due_lines(ledger, now)
+                for line in due:
+                    ledger.expire(line)
+            lines_expired_announce(wallet=ledger.wallet, lines=due, now=now)
+            count += len(due)
     return count
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "campaigns",
     "wallets",
     "events",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -233,3 +234,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Webhooks (webhooks/, README "Webhooks"): endpoint URLs must be https unless this is true
+# (local work); each attempt's timeout (seconds); the delays before each retry (seconds,
+# comma-separated; then FAILED); an endpoint failing every attempt this many days is disabled;
+# lines expiring within this many days are announced (REWARDS_EXPIRING, once per line).
+LOYALTY_WEBHOOKS_ALLOW_HTTP = env.bool("LOYALTY_WEBHOOKS_ALLOW_HTTP", default=False)
+LOYALTY_WEBHOOK_TIMEOUT = env.float("LOYALTY_WEBHOOK_TIMEOUT", default=10.0)
+LOYALTY_WEBHOOK_RETRY_SCHEDULE = [
+    int(seconds)
+    for seconds in env.list("LOYALTY_WEBHOOK_RETRY_SCHEDULE", default=["30", "120", "600", "3600", "21600", "86400"])
+]
+LOYALTY_WEBHOOK_DISABLE_AFTER_DAYS = env.int("LOYALTY_WEBHOOK_DISABLE_AFTER_DAYS", default=3)
+LOYALTY_EXPIRING_NOTICE_DAYS = env.int("LOYALTY_EXPIRING_NOTICE_DAYS", default=7)

@@ -292,6 +292,7 @@ def _apply(
             pk=event.customer_id
         )
         version = programme_cache.current_version()
+        event.programme_version = version  # for what the status change announces (events.announce)
         grants = []
         no_consent = not event_type.tracking_only and not consent_allows(customer.consent, BEHAVIORAL)
         if not event_type.tracking_only and not no_consent:

@@ -25,6 +25,7 @@ from events.selectors import events_due, events_expired_unfulfilled
 from events.services.emit import send_process
 from events.services.transitions import event_release
 from events.status import Source
+from wallets.announce import expiring_announce
 from wallets.ledger import wallets_lock
 from wallets.models import WalletLine
 from wallets.services import wallet_expire_due
@@ -35,7 +36,8 @@ Status = Event.Status
 def housekeeping_run(*, now: datetime | None = None) -> dict:
     """The periodic task, its jobs in order: due held events, due wallet lines, queued events
     whose task was lost, idempotency records older than 24 hours, spent and long-expired
-    customer one-time codes, today's BIRTHDAY events (events.lifecycle). Returns the counts."""
+    customer one-time codes, today's BIRTHDAY events (events.lifecycle), lines about to expire
+    (REWARDS_EXPIRING webhooks, wallets.announce). Returns the counts."""
     from events.lifecycle import birthdays_record  # it emits through events.services
 
     events = event_expire_due(now=now)
@@ -47,6 +49,7 @@ def housekeeping_run(*, now: datetime | None = None) -> dict:
         "idempotency_keys_purged": idempotency_purge(),
         "codes_purged": codes_purge(),
         "birthdays": birthdays_record(now=now),
+        "expiring_announced": expiring_announce(now=now or db_now()),
     }
 
 
