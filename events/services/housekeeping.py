@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.clock import db_now
+from events.announce import programme_version_column
 from events.codes import codes_purge
 from events.idempotency import idempotency_purge
 from events.models import Event
@@ -29,6 +30,7 @@ from wallets.announce import expiring_announce
 from wallets.ledger import wallets_lock
 from wallets.models import WalletLine
 from wallets.services import wallet_expire_due
+from webhooks.retention import deliveries_purge
 
 Status = Event.Status
 
@@ -37,7 +39,8 @@ def housekeeping_run(*, now: datetime | None = None) -> dict:
     """The periodic task, its jobs in order: due held events, due wallet lines, queued events
     whose task was lost, idempotency records older than 24 hours, spent and long-expired
     customer one-time codes, today's BIRTHDAY events (events.lifecycle), lines about to expire
-    (REWARDS_EXPIRING webhooks, wallets.announce). Returns the counts."""
+    (REWARDS_EXPIRING webhooks, wallets.announce), webhook deliveries past their retention
+    (webhooks.retention). Returns the counts."""
     from events.lifecycle import birthdays_record  # it emits through events.services
 
     events = event_expire_due(now=now)
@@ -50,6 +53,7 @@ def housekeeping_run(*, now: datetime | None = None) -> dict:
         "codes_purged": codes_purge(),
         "birthdays": birthdays_record(now=now),
         "expiring_announced": expiring_announce(now=now or db_now()),
+        "webhook_deliveries_purged": deliveries_purge(),
     }
 
 
@@ -64,7 +68,11 @@ def event_expire_due(
     for _ in range(max_batches):
         with transaction.atomic():
             due = events_due(now=now)
-            batch = list(due.select_for_update(skip_locked=True).order_by("reservation_expires_at", "id")[:batch_size])
+            batch = list(
+                due.select_for_update(skip_locked=True)
+                .annotate(programme_version=programme_version_column())  # for events.announce
+                .order_by("reservation_expires_at", "id")[:batch_size]
+            )
             # Lock the batch's wallets up front in id order: two runs whose batches share
             # customers would otherwise take them in deadline order and deadlock.
             wallets_lock(customer_ids={event.customer_id for event in batch})
