@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import copy
 
+from django.db.models import Subquery
+
+from campaigns.models import ProgrammeVersion
 from events.models import Event
 from events.selectors import result_for_brands, visible_rewards
 from events.serializers import EventOut
@@ -29,15 +32,32 @@ from webhooks.outbox import subscribers, webhook_announce
 Status = Event.Status
 
 
+def programme_version_column() -> Subquery:
+    """The programme version as a column of the query that locks an event (events.services):
+    what event_announce needs, read with no query of its own."""
+    return Subquery(ProgrammeVersion.objects.filter(pk=1).values("version")[:1])
+
+
 def event_announce(event: Event, previous: str, to: str) -> None:
-    """Write the deliveries this status change announces (module docstring)."""
+    """Write the deliveries this status change announces (module docstring). A change that
+    announces nothing (a queued insert, PROCESSING) reads nothing."""
+    if event.type_id == "TIER_ADJUSTMENT":
+        if to == Status.RESOLVED:
+            version = getattr(event, "programme_version", None)
+            if subscribers(version):
+                _tier_move(event, version)
+        return
+    names = _names(event, previous, to)
+    if not names:
+        return
     version = getattr(event, "programme_version", None)  # read earlier in this transaction, if it was
     if not subscribers(version):
         return
-    if event.type_id == "TIER_ADJUSTMENT":
-        if to == Status.RESOLVED:
-            _tier_move(event, version)
-        return
+    for name in names:
+        webhook_announce(name, brand_id=event.brand_id, data=_builder(name, event), version=version)
+
+
+def _names(event: Event, previous: str, to: str) -> list[str]:
     result = event.result or {}
     names = []
     if to == Status.RESOLVED:
@@ -54,8 +74,7 @@ def event_announce(event: Event, previous: str, to: str) -> None:
         names.append("BEHAVIOR_EVENT_EXPIRED" if to == Status.EXPIRED else "BEHAVIOR_EVENT_REVERSED")
         if previous == Status.PENDING and result.get("redemptions"):
             names.append("REWARD_RESERVATION_CANCELLED")
-    for name in names:
-        webhook_announce(name, brand_id=event.brand_id, data=_builder(name, event), version=version)
+    return names
 
 
 def _scoped(event: Event, brands: set[str] | None) -> dict:

@@ -24,21 +24,25 @@ from webhooks.outbox import subscribers, webhook_announce
 S = WalletLine.State
 
 
-def customer_announce(name: str, customer: Customer, *, brand_id: str | None, **extra) -> None:
+def customer_announce(
+    name: str, customer: Customer, *, brand_id: str | None, version: int | None = None, **extra
+) -> None:
     """CUSTOMER_REGISTRATION or CUSTOMER_ANONYMOUS_TO_REGISTERED: the customer and its wallet,
-    as the API answers them (wallets.serializers.CustomerOut), and `extra` fields."""
-    if not subscribers():
+    as the API answers them (wallets.serializers.CustomerOut), and `extra` fields. `version`:
+    the programme version read earlier in this transaction, if it was (else one query)."""
+    if not subscribers(version):
         return
 
     def build(brands):
         return {**CustomerOut(customer_profile(customer=customer, brands=brands)).data, **extra}
 
-    webhook_announce(name, brand_id=brand_id, data=build)
+    webhook_announce(name, brand_id=brand_id, data=build, version=version)
 
 
 def lines_announce(name: str, *, wallet, lines: list[WalletLine], now: datetime) -> None:
-    """REWARDS_EXPIRED or REWARDS_EXPIRING for one wallet's lines: one message per brand of the
-    lines (a global reward's lines go to the endpoints of every brand)."""
+    """REWARDS_EXPIRED or REWARDS_EXPIRING for one wallet's lines: one message per brand the
+    lines were earned at (its endpoints and those of every brand get it; a line of no brand, e.g.
+    an imported one, goes to the endpoints of every brand only)."""
     by_brand = defaultdict(list)
     for line in lines:
         by_brand[line.brand_id].append(line)

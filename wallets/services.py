@@ -105,7 +105,12 @@ def customer_register(
             raise Conflict(f"customer {id!r} already exists", code="customer_exists") from exc
         if record_event:  # imports record none, and announce none (SPEC section 8, Migration)
             event = hooks.registration_record(customer, brand_id=brand_id)
-            customer_announce("CUSTOMER_REGISTRATION", customer, brand_id=event.brand_id if event else brand_id)
+            customer_announce(
+                "CUSTOMER_REGISTRATION",
+                customer,
+                brand_id=event.brand_id if event else brand_id,
+                version=getattr(event, "programme_version", None),  # the emit read it
+            )
     return customer
 
 

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from core.clock import db_now
 from core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
+from events.announce import programme_version_column
 from events.metrics import ENGINE_RECORDS
 from events.models import Event
 from events.rewarding import budgets_give_back, customer_tier_recompute
@@ -69,7 +70,9 @@ def event_fulfill(*, event_id, source: Source = Source.API, actor: AbstractBaseU
         event_settle(
             event, ledger.wallet.pk, Status.RESOLVED, at=now, source=source, actor=actor, changes={"fulfilled": True}
         )
-        customer_tier_recompute(customer=_customer(event), event=event, now=now, upgrade_only=True)
+        customer_tier_recompute(
+            customer=_customer(event), event=event, now=now, version=event.programme_version, upgrade_only=True
+        )
     return event
 
 
@@ -122,7 +125,9 @@ def event_reverse(
                 wallet_reverse(ledger=ledger)
             event_metrics_apply(event, event.data, sign=-1)
             event_settle(event, ledger.wallet.pk, Status.REVERSED, at=now, source=source, actor=actor, reason=reason)
-            customer_tier_recompute(customer=_customer(event), event=event, now=now, upgrade_only=False)
+            customer_tier_recompute(
+                customer=_customer(event), event=event, now=now, version=event.programme_version, upgrade_only=False
+            )
         else:
             raise InvalidTransition(action="reverse", status=event.status)
     return event
@@ -180,7 +185,13 @@ def event_settle(
 def _lock_event(event_id) -> tuple[Event, datetime]:
     """Lock the event row and read the database clock in the same query."""
     try:
-        event = Event.objects.select_for_update().annotate(db_now=Now()).get(pk=event_id)
+        # the programme version in the same query: what the change announces (events.announce)
+        # and the tiers it recomputes are read with no query of their own
+        event = (
+            Event.objects.select_for_update()
+            .annotate(db_now=Now(), programme_version=programme_version_column())
+            .get(pk=event_id)
+        )
     except (Event.DoesNotExist, ValidationError, ValueError, TypeError):
         raise NotFound(f"event {event_id} not found", code="event_not_found") from None
     clock = event.db_now
