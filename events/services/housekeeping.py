@@ -30,7 +30,7 @@ from wallets.announce import expiring_announce
 from wallets.ledger import wallets_lock
 from wallets.models import WalletLine
 from wallets.services import wallet_expire_due
-from webhooks.retention import deliveries_purge
+from webhooks.retention import deliveries_purge, notices_purge
 
 Status = Event.Status
 
@@ -54,6 +54,7 @@ def housekeeping_run(*, now: datetime | None = None) -> dict:
         "birthdays": birthdays_record(now=now),
         "expiring_announced": expiring_announce(now=now or db_now()),
         "webhook_deliveries_purged": deliveries_purge(),
+        "expiry_notices_purged": notices_purge(),
     }
 
 

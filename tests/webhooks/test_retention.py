@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from events.services import housekeeping_run
-from webhooks.models import WebhookAttempt, WebhookDelivery
+from webhooks.models import ExpiryNotice, WebhookAttempt, WebhookDelivery
 from webhooks.services import endpoint_create
 
 pytestmark = pytest.mark.django_db
@@ -39,3 +39,14 @@ def test_the_periodic_task_purges_only_old_delivered_deliveries(settings):
     assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk, pending.pk}
     assert not WebhookAttempt.objects.filter(delivery_id=old.pk).exists()
     assert housekeeping_run()["webhook_deliveries_purged"] == 0
+
+
+def test_expiry_notices_are_purged_once_their_lines_must_have_expired(settings):
+    settings.LOYALTY_EXPIRING_NOTICE_DAYS = 7
+    old = ExpiryNotice.objects.create(line_id=1)
+    recent = ExpiryNotice.objects.create(line_id=2)
+    ExpiryNotice.objects.filter(pk=old.pk).update(announced_at=timezone.now() - timedelta(days=9))
+    ExpiryNotice.objects.filter(pk=recent.pk).update(announced_at=timezone.now() - timedelta(days=7))
+
+    assert housekeeping_run()["expiry_notices_purged"] == 1
+    assert list(ExpiryNotice.objects.values_list("pk", flat=True)) == [recent.pk]
