@@ -41,9 +41,14 @@ def retry_schedule() -> list[int]:
     return list(settings.LOYALTY_WEBHOOK_RETRY_SCHEDULE)
 
 
+LEASE_MARGIN = 30  # seconds a claim outlasts the longest attempt (LOYALTY_WEBHOOK_LEASE_MARGIN)
+
+
 def lease() -> timedelta:
-    """How long a claim keeps others off a delivery: longer than any attempt can take."""
-    return timedelta(seconds=settings.LOYALTY_WEBHOOK_TIMEOUT * 3 + 30)
+    """How long a claim keeps others off a delivery: longer than any attempt can take (three
+    timeouts, connect, send and read, and a margin: LOYALTY_WEBHOOK_LEASE_MARGIN seconds)."""
+    margin = getattr(settings, "LOYALTY_WEBHOOK_LEASE_MARGIN", LEASE_MARGIN)
+    return timedelta(seconds=settings.LOYALTY_WEBHOOK_TIMEOUT * 3 + margin)
 
 
 @dataclass
@@ -59,7 +64,13 @@ class Outcome:
 
 
 def _sendable() -> Q:
-    return Q(status=Status.PENDING, endpoint__is_active=True, endpoint__deleted_at__isnull=True)
+    """PENDING, of a live endpoint. The endpoint is checked by a subquery, not a join: an UPDATE
+    filtered across a join is run by Django as `WHERE id IN (SELECT ... JOIN ...)`, and
+    PostgreSQL does not re-evaluate that subquery for a row a concurrent claim just changed, so
+    two claimers blocked on one row would both win. Filtered on its own columns, the row is
+    checked again once the lock is granted."""
+    live = WebhookEndpoint.objects.filter(is_active=True, deleted_at__isnull=True).values("pk")
+    return Q(status=Status.PENDING, endpoint_id__in=live)
 
 
 def delivery_claim(*, delivery_id, due_by: datetime | None = None) -> WebhookDelivery | None:
@@ -203,13 +214,18 @@ def deliveries_sweep(*, limit: int = SWEEP_BATCH) -> int:
 
     now = db_now()
     with transaction.atomic():
+        # Locked as they are read (a claim that got there first is skipped, one that comes later
+        # waits and then finds them claimed), so no claim made meanwhile is overwritten.
         ids = list(
             WebhookDelivery.objects.filter(_sendable(), next_attempt_at__lte=now)
+            .select_for_update(skip_locked=True)
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
         )
         token = now + lease()
-        WebhookDelivery.objects.filter(pk__in=ids, status=Status.PENDING).update(next_attempt_at=token)
+        WebhookDelivery.objects.filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=now).update(
+            next_attempt_at=token
+        )
     ids = [str(pk) for pk in ids]
     for start in range(0, len(ids), TASK_CHUNK):
         chunk = ids[start : start + TASK_CHUNK]

@@ -98,26 +98,33 @@ def webhook_announce(name: str, *, brand_id: str | None, data: Data, version: in
     return rows
 
 
-def dispatch(ids: list[str]) -> None:
+def dispatch(ids: list[str], due_by=None) -> None:
     """After commit: queue the task that sends these deliveries. Never raises (the caller's
     change is committed): whatever is not queued, the sweep sends. With CELERY_TASK_ALWAYS_EAGER
-    (no worker) they are sent from a background thread, so the API answer never waits."""
+    (no worker) they are sent from a background thread, so the API answer never waits.
+
+    The task claims them as due by `due_by`, this process's clock now (default): their
+    `next_attempt_at` was written by this clock, so they are due whatever the database's clock
+    says (a claim otherwise asks the database, which may be behind this host's clock, and
+    SQLite's CURRENT_TIMESTAMP drops the fraction of a second: the task found them not yet due
+    and left them to the sweep)."""
     from webhooks.tasks import deliver
 
+    due_by = due_by or timezone.now()
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        threading.Thread(target=_send_in_thread, args=(ids,), daemon=True, name="webhooks").start()
+        threading.Thread(target=_send_in_thread, args=(ids, due_by), daemon=True, name="webhooks").start()
         return
     try:
-        deliver.delay(ids)
+        deliver.delay(ids, due_by.isoformat())
     except Exception:  # the broker is down: the periodic sweep sends them
         logger.warning("could not queue webhook deliveries %s; the sweep will send them", ids, exc_info=True)
 
 
-def _send_in_thread(ids: list[str]) -> None:
+def _send_in_thread(ids: list[str], due_by) -> None:
     from webhooks.delivery import deliveries_send
 
     try:
-        deliveries_send(ids=ids)
+        deliveries_send(ids=ids, due_by=due_by)
     except Exception:
         logger.exception("sending webhook deliveries %s failed; the sweep will retry", ids)
     finally:

@@ -10,8 +10,8 @@ from webhooks.delivery import deliveries_send, deliveries_sweep
 
 @shared_task(name="webhooks.deliver")
 def deliver(ids: list[str], due_by: str | None = None) -> dict:
-    """Send these deliveries (queued after the commit that wrote them, or by the sweep, whose
-    claim `due_by` is)."""
+    """Send these deliveries that are due by `due_by` (queued after the commit that wrote them,
+    `due_by` the writer's clock then, or by the sweep, whose claim `due_by` is)."""
     return deliveries_send(ids=ids, due_by=datetime.fromisoformat(due_by) if due_by else None)
 
 

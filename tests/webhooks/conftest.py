@@ -11,3 +11,18 @@ def receiver(settings):
     server = Receiver()
     yield server
     server.close()
+
+
+@pytest.fixture
+def make_receiver(settings):
+    """More loopback receivers, each closed after the test: `make_receiver(statuses=[500])`."""
+    settings.LOYALTY_WEBHOOKS_ALLOW_HTTP = True
+    made = []
+
+    def make(**options) -> Receiver:
+        made.append(Receiver(**options))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
