@@ -15,6 +15,7 @@ from events.codes_api import CodeIssueView, CodeVerifyView
 from events.maintenance_api import FulfillExpiredEventsView
 from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
 from wallets.api_customers import CustomerConsentView, CustomerIdentifyView, CustomerTagsView
+from webhooks.api import WebhookDeliveryViewSet, WebhookViewSet
 
 router = SimpleRouter()
 router.trailing_slash = "/?"  # Masivo paths have no trailing slash; accept both
@@ -29,6 +30,8 @@ router.register(
     rf"customers/(?P<customer_id>{PATH_ID})/transactions", CustomerTransactionViewSet, basename="customer-transaction"
 )
 router.register("transactions", TransactionViewSet, basename="transaction")
+router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("webhook-deliveries", WebhookDeliveryViewSet, basename="webhook-delivery")
 
 urlpatterns = [
     path("auth/authorize", AuthorizeView.as_view(), name="authorize"),

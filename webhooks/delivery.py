@@ -41,13 +41,10 @@ def retry_schedule() -> list[int]:
     return list(settings.LOYALTY_WEBHOOK_RETRY_SCHEDULE)
 
 
-LEASE_MARGIN = 30  # seconds a claim outlasts the longest attempt (LOYALTY_WEBHOOK_LEASE_MARGIN)
-
-
 def lease() -> timedelta:
     """How long a claim keeps others off a delivery: longer than any attempt can take (three
     timeouts, connect, send and read, and a margin: LOYALTY_WEBHOOK_LEASE_MARGIN seconds)."""
-    margin = getattr(settings, "LOYALTY_WEBHOOK_LEASE_MARGIN", LEASE_MARGIN)
+    margin = settings.LOYALTY_WEBHOOK_LEASE_MARGIN
     return timedelta(seconds=settings.LOYALTY_WEBHOOK_TIMEOUT * 3 + margin)
 
 

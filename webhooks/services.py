@@ -102,12 +102,12 @@ def endpoint_create(
     InvalidInput (URL, events), NotFound (brand), Conflict `webhook_limit` (MAX_ENDPOINTS)."""
     _check({"url": url, "events": events, "brand_id": brand_id})
     with transaction.atomic():
+        bump_version()  # first: its row lock serialises concurrent creates, so the count below holds
         if live_endpoints().count() >= MAX_ENDPOINTS:
             raise Conflict(f"at most {MAX_ENDPOINTS} webhook endpoints; delete one first", code="webhook_limit")
         endpoint = WebhookEndpoint.objects.create(
             url=url, events=events, brand_id=brand_id or "", description=description, is_active=is_active
         )
-        bump_version()
     return endpoint
 
 
@@ -155,7 +155,8 @@ def deliveries_redeliver(*, deliveries) -> int:
     DELIVERED one is sent again only when asked by id, for a receiver that lost it). Each keeps its
     `webhook-id`; its schedule starts over. Returns how many were queued."""
     with transaction.atomic():
-        ids = [str(pk) for pk in deliveries.values_list("pk", flat=True)[:MAX_REDELIVER]]
+        live = deliveries.filter(endpoint__deleted_at__isnull=True)  # a deleted endpoint gets nothing
+        ids = [str(pk) for pk in live.values_list("pk", flat=True)[:MAX_REDELIVER]]
         WebhookDelivery.objects.filter(pk__in=ids).update(
             status=WebhookDelivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
         )
@@ -169,3 +170,18 @@ def endpoint_redeliver_failed(*, endpoint: WebhookEndpoint) -> int:
     return deliveries_redeliver(
         deliveries=endpoint.deliveries.filter(status=WebhookDelivery.Status.FAILED).order_by("created_at")
     )
+
+
+def delivery_get(*, delivery_id, brands: set[str] | None = None) -> WebhookDelivery:
+    """A delivery of a live endpoint (of one of `brands`, when given: another brand's answers
+    like an unknown one). Raises NotFound."""
+    rows = WebhookDelivery.objects.filter(endpoint__deleted_at__isnull=True)
+    if brands is not None:
+        rows = rows.filter(endpoint__brand_id__in=brands)
+    try:
+        delivery = rows.filter(pk=delivery_id).first()
+    except (ValidationError, ValueError, TypeError):  # an id of the wrong form is simply unknown
+        delivery = None
+    if delivery is None:
+        raise NotFound(f"webhook delivery {delivery_id} not found", code="webhook_delivery_not_found")
+    return delivery

@@ -162,6 +162,8 @@ SPECTACULAR_SETTINGS = {
         "EventStatusEnum": "events.models.Event.Status",
         "TransactionTypeEnum": "wallets.models.Transaction.Type",
         "WalletLineStateEnum": "wallets.models.WalletLine.State",
+        "WebhookEventEnum": "webhooks.serializers.EVENT_NAMES",
+        "WebhookDeliveryStatusEnum": "webhooks.models.WebhookDelivery.Status",
     },
 }
 
@@ -241,6 +243,9 @@ LOGGING = {
 # lines expiring within this many days are announced (REWARDS_EXPIRING, once per line).
 LOYALTY_WEBHOOKS_ALLOW_HTTP = env.bool("LOYALTY_WEBHOOKS_ALLOW_HTTP", default=False)
 LOYALTY_WEBHOOK_TIMEOUT = env.float("LOYALTY_WEBHOOK_TIMEOUT", default=10.0)
+# Seconds a claim on a delivery outlasts its longest attempt (3 x the timeout): a killed worker's
+# delivery is sent again once that lease ran out (webhooks.delivery).
+LOYALTY_WEBHOOK_LEASE_MARGIN = env.float("LOYALTY_WEBHOOK_LEASE_MARGIN", default=30.0)
 LOYALTY_WEBHOOK_RETRY_SCHEDULE = [
     int(seconds)
     for seconds in env.list("LOYALTY_WEBHOOK_RETRY_SCHEDULE", default=["30", "120", "600", "3600", "21600", "86400"])

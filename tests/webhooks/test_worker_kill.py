@@ -7,9 +7,8 @@ worker processes over Redis against the test database, a real loopback receiver,
 - The process that committed the change is killed between the commit and the queueing of its
   task: the delivery row exists with no task, and the sweep sends it.
 
-The lease is timeout x 3 + LOYALTY_WEBHOOK_LEASE_MARGIN; both are made small here (the
-workers' settings are set by the small bootstrap below: the settings module reads no
-environment variable for the margin)."""
+The lease is timeout x 3 + LOYALTY_WEBHOOK_LEASE_MARGIN; both are made small here, for the
+workers through their environment."""
 
 import os
 import signal
@@ -46,13 +45,9 @@ pytestmark = [
 
 WORKER = textwrap.dedent(
     """
-    import sys
     import django
 
     django.setup()
-    from django.conf import settings
-
-    settings.LOYALTY_WEBHOOK_LEASE_MARGIN = float(sys.argv[1])
     from config.celery_app import app
 
     app.worker_main(["worker", "--pool", "solo", "--concurrency", "1", "--loglevel", "INFO",
@@ -89,6 +84,7 @@ def _env() -> dict:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "LOYALTY_WEBHOOKS_ALLOW_HTTP": "true",
         "LOYALTY_WEBHOOK_TIMEOUT": str(TIMEOUT),
+        "LOYALTY_WEBHOOK_LEASE_MARGIN": str(MARGIN),
     }
 
 
@@ -96,7 +92,7 @@ class Worker:
     def __init__(self):
         self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(MARGIN)],
+            [sys.executable, "-c", WORKER],
             cwd=REPO_ROOT,
             env=_env(),
             stdout=self.log,
