@@ -38,7 +38,7 @@ def test_a_failing_block_writes_nothing(customer, stars):
         assert not Transaction.objects.exists() and not WalletLine.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_ledger_refuses_to_run_outside_a_transaction(customer, stars):
     with pytest.raises(RuntimeError, match="inside transaction.atomic"):
         with wallet_ledger(customer_id=customer.pk, now=timezone.now()):

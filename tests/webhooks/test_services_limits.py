@@ -12,7 +12,7 @@ URL = "https://hooks.example.com/in"
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has one writer at a time: no race to lose")
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_creates_never_pass_the_endpoint_limit(monkeypatch):
     monkeypatch.setattr(services, "MAX_ENDPOINTS", 3)
     endpoint_create(url=URL, events=["CUSTOMER_ACCUMULATION"])
