@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.exceptions import DomainError
 from core.json import exact_dumps
 from events import services
@@ -15,19 +16,14 @@ from events.status import Source
 from wallets.models import Transaction
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(ReadOnlyInline):
     model = EventTransition
     fields = ("at", "from_status", "to_status", "source", "actor", "reason")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(ReadOnlyAdmin):  # a read-only detail page; the actions below are the only way to act
     list_display = ("id", "type", "status", "customer", "brand", "purchase_id", "fulfilled", "issued_at")
     list_filter = ("status", "type", "brand", "fulfilled", "issued_at")
     search_fields = ("=id", "customer__id", "purchase_id")
@@ -61,15 +57,6 @@ class EventAdmin(admin.ModelAdmin):
         "ledger_rows",
     )
     exclude = ("data", "result")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # read-only detail page; the actions below are the only way to act
 
     @admin.display(description="payload")
     def payload(self, obj):

@@ -3,31 +3,16 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine, WalletTotal
 from wallets.selectors import wallet_summary
 from wallets.services import customer_id_problem, customer_register
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class WalletTotalInline(admin.TabularInline):
+class WalletTotalInline(ReadOnlyInline):
     model = WalletTotal
     fields = ("reward", "balance", "reserved", "pending", "debt")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 class CustomerAddForm(forms.ModelForm):

@@ -291,17 +291,13 @@ def wallet_reverse(*, ledger: Ledger) -> None:
 # ---- expiry of lines --------------------------------------------------------------------------------
 
 
-def wallet_expire_lines(*, ledger: Ledger, now: datetime) -> int:
+def wallet_expire_lines(*, ledger: Ledger, now: datetime) -> list[WalletLine]:
     """EXPIRATION rows for the wallet's AVAILABLE lines past their date (what is reserved by a
-    held event stays until the hold ends). Returns the number of lines expired."""
-    due = _due_lines(ledger, now)
+    held event stays until the hold ends). Returns the lines expired."""
+    due = list(WalletLine.objects.filter(wallet=ledger.wallet, state=S.AVAILABLE, expiration_date__lte=now))
     for line in due:
         ledger.expire(line)
-    return len(due)
-
-
-def _due_lines(ledger: Ledger, now: datetime) -> list[WalletLine]:
-    return list(WalletLine.objects.filter(wallet=ledger.wallet, state=S.AVAILABLE, expiration_date__lte=now))
+    return due
 
 
 def wallet_ids_with_due_lines(*, now: datetime, limit: int) -> list:
@@ -321,9 +317,7 @@ def wallet_expire_due(*, now: datetime, batch_size: int = 200) -> int:
             with wallet_ledger(wallet_id=wallet_id, now=now, skip_locked=True) as ledger:
                 if ledger is None:
                     continue
-                due = _due_lines(ledger, now)
-                for line in due:
-                    ledger.expire(line)
+                due = wallet_expire_lines(ledger=ledger, now=now)
             lines_expired_announce(wallet=ledger.wallet, lines=due, now=now)
             count += len(due)
     return count

@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from campaigns.models import Brand
+from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.exceptions import DomainError
 from core.json import exact_dumps
 from webhooks import services
@@ -175,22 +176,17 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         self.message_user(request, f"{queued} failed deliveries queued again.", messages.SUCCESS)
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyInline):
     model = WebhookAttempt
     fields = ("at", "response_code", "duration_ms", "error", "response_excerpt")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
     def has_change_permission(self, request, obj=None):
         return False
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(ReadOnlyAdmin):  # read-only; Redeliver is the one way to act
     list_display = (
         "message_id",
         "event",
@@ -223,15 +219,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "pretty_body",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False  # read-only; Redeliver is the one way to act
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="webhook-id")
     def message_id(self, obj):

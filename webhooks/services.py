@@ -9,13 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from campaigns.cache import bump_version
-from campaigns.models import Brand
-from core.exceptions import Conflict, InvalidInput, NotFound
+from campaigns.services.common import brand_or_none, get_or_404
+from core.exceptions import Conflict, InvalidInput
 from webhooks.models import WebhookDelivery, WebhookEndpoint, new_secret
 from webhooks.names import NAMES
 from webhooks.outbox import dispatch
@@ -72,8 +71,8 @@ def _check(fields: dict) -> None:
         problems["events"] = problem
     if problems:
         raise InvalidInput(problems)
-    if fields.get("brand_id") and not Brand.objects.filter(pk=fields["brand_id"]).exists():
-        raise NotFound(f"brand {fields['brand_id']!r} not found", code="brand_not_found")
+    if fields.get("brand_id"):
+        brand_or_none(fields["brand_id"])  # NotFound `brand_not_found`
 
 
 def live_endpoints():
@@ -86,13 +85,7 @@ def endpoint_get(*, endpoint_id, brands: set[str] | None = None) -> WebhookEndpo
     rows = live_endpoints()
     if brands is not None:
         rows = rows.filter(brand_id__in=brands)
-    try:
-        endpoint = rows.filter(pk=endpoint_id).first()
-    except (ValidationError, ValueError, TypeError):  # an id of the wrong form is simply unknown
-        endpoint = None
-    if endpoint is None:
-        raise NotFound(f"webhook {endpoint_id} not found", code="webhook_not_found")
-    return endpoint
+    return get_or_404(rows, endpoint_id, "webhook")
 
 
 def endpoint_create(
@@ -178,10 +171,4 @@ def delivery_get(*, delivery_id, brands: set[str] | None = None) -> WebhookDeliv
     rows = WebhookDelivery.objects.filter(endpoint__deleted_at__isnull=True)
     if brands is not None:
         rows = rows.filter(endpoint__brand_id__in=brands)
-    try:
-        delivery = rows.filter(pk=delivery_id).first()
-    except (ValidationError, ValueError, TypeError):  # an id of the wrong form is simply unknown
-        delivery = None
-    if delivery is None:
-        raise NotFound(f"webhook delivery {delivery_id} not found", code="webhook_delivery_not_found")
-    return delivery
+    return get_or_404(rows, delivery_id, "webhook delivery")

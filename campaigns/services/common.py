@@ -10,8 +10,11 @@ from core.exceptions import Conflict, NotFound
 
 
 def get_or_404(model, pk, what: str):
+    """The row of `model` (a model, or a queryset of the rows that may be found) with this pk;
+    NotFound `<what>_not_found` for an unknown one or an id of the wrong form."""
+    rows = model.objects.all() if isinstance(model, type) else model
     try:
-        obj = model.objects.filter(pk=pk).first()
+        obj = rows.filter(pk=pk).first()
     except (ValidationError, ValueError, TypeError):  # an id of the wrong form is simply unknown
         obj = None
     if obj is None:
