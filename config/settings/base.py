@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc as static files: the docs load nothing from elsewhere
     "django_celery_beat",
     "core",
+    "audit",
     "campaigns",
     "wallets",
     "events",
