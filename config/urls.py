@@ -26,6 +26,11 @@ def api_docs(view):
     return wrapped
 
 
+# The back office is branded (LOYALTY_BACKOFFICE_NAME), not "Django administration".
+admin.site.site_header = settings.LOYALTY_BACKOFFICE_NAME
+admin.site.site_title = settings.LOYALTY_BACKOFFICE_NAME
+admin.site.index_title = "Programme overview"
+
 urlpatterns = [
     path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
     path("admin/", admin.site.urls),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -129,16 +130,30 @@ def ledger_problems() -> list[str]:
     """Every drift between totals, lines and ledger rows, every undone event (reversed,
     cancelled, expired, failed) whose rows do not net to zero, every metric bucket that
     differs from its events (events.metrics), and every campaign budget counter that differs
-    from its grants (`budget_drift`)."""
-    problems = ledger_drift() + metrics_drift() + budget_drift()
+    from its grants (`budget_drift`): the checks of `ledger_checks`, one after the other."""
+    return [problem for _name, check in ledger_checks() for problem in check()]
+
+
+def ledger_checks() -> list[tuple[str, Callable[[], list[str]]]]:
+    """The checks of `ledger_problems`, named, for a command that shows its progress."""
+    return [
+        ("totals and lines", ledger_drift),
+        ("metrics", metrics_drift),
+        ("budgets", budget_drift),
+        ("undone events", _undone_events_drift),
+    ]
+
+
+def _undone_events_drift() -> list[str]:
     undone = Event.objects.filter(status__in=UNDONE).values("id")
     sums = (
         Transaction.objects.filter(event_id__in=undone).values_list("event_id", "reward_id").annotate(s=Sum("amount"))
     )
-    for event_id, reward_id, total in sums:
-        if exact(total) != 0:
-            problems.append(f"event {event_id} is undone but nets {total} of reward {reward_id}")
-    return problems
+    return [
+        f"event {event_id} is undone but nets {total} of reward {reward_id}"
+        for event_id, reward_id, total in sums
+        if exact(total) != 0
+    ]
 
 
 # ---- what a brand-restricted key sees of an event's result --------------------------------------

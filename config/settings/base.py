@@ -211,6 +211,8 @@ LOYALTY_API_TOKEN_MAX_AGE = 3600  # seconds a token from GET /auth/authorize sta
 # /api/docs/, /api/redoc/ and /api/schema/ for anyone (true), or only for staff users logged into
 # the admin (false: others are sent to the admin login). Read at each request.
 LOYALTY_PUBLIC_API_DOCS = env.bool("LOYALTY_PUBLIC_API_DOCS", default=True)
+# The back office's name: the admin's header, page titles and login page (config/urls.py).
+LOYALTY_BACKOFFICE_NAME = env.str("LOYALTY_BACKOFFICE_NAME", default="Loyalty back office")
 # The web server (config/asgi.py, config/gunicorn.conf.py, docs/deployment.md): request bodies are
 # read in full on the event loop before a request gets a thread; at most WEB_THREADS requests of
 # one worker process run at once; a body that has not arrived after WEB_BODY_TIMEOUT seconds is

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from core.exceptions import DomainError
+from core.progress import progress
 from events.selectors import events_expired_unfulfilled
 from events.services import event_fulfill_expired
 from events.status import Source
@@ -40,17 +41,19 @@ class Command(BaseCommand):
             raise CommandError("--to must not be before --from")
         due = list(events_expired_unfulfilled(issued_from=start, issued_to=end))
         failed = 0
-        for original in due:
-            if dry_run:
-                self.stdout.write(f"would fulfil {original.pk} (issued {original.issued_at.isoformat()})")
-                continue
-            try:
-                event = event_fulfill_expired(event_id=original.pk, source=Source.COMMAND)
-            except DomainError as exc:
-                failed += 1
-                self.stderr.write(f"{original.pk}: not fulfilled: {exc.code}: {exc.details}")
-            else:
-                self.stdout.write(f"{original.pk}: fulfilled as {event.pk} ({event.status})")
+        with progress(self, total=len(due), desc="expired events", unit="event") as bar:
+            for original in due:
+                bar.advance()
+                if dry_run:
+                    bar.note(f"would fulfil {original.pk} (issued {original.issued_at.isoformat()})")
+                    continue
+                try:
+                    event = event_fulfill_expired(event_id=original.pk, source=Source.COMMAND)
+                except DomainError as exc:
+                    failed += 1
+                    self.stderr.write(f"{original.pk}: not fulfilled: {exc.code}: {exc.details}")
+                else:
+                    bar.note(f"{original.pk}: fulfilled as {event.pk} ({event.status})")
         self.stdout.write(
             f"{len(due) - failed} of {len(due)} expired events fulfilled" + (" (dry run)" if dry_run else "")
         )
