@@ -20,6 +20,9 @@ def test_ledger_rows_are_read_only_for_a_superuser_too(admin_client, customer, b
     page = admin_client.get(change)
     assert page.status_code == 200 and b'name="amount"' not in page.content  # a view, no form field
     admin_client.post(change, {"amount": "999", "type": "ADJUSTMENT"})
-    assert admin_client.post(reverse("admin:wallets_transaction_delete", args=[row.pk]), {"post": "yes"}).status_code == 403
+    assert (
+        admin_client.post(reverse("admin:wallets_transaction_delete", args=[row.pk]), {"post": "yes"}).status_code
+        == 403
+    )
     row.refresh_from_db()
     assert (row.amount, row.type) == before and Transaction.objects.count() == 1
