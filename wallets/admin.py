@@ -1,12 +1,33 @@
+"""Members and money in the back office. Customers are added by customer_register (with their
+wallet and REGISTRATION event, as the API registers them) and edited by customer_update, through
+campaigns.forms.ServiceAdmin (refusals are form errors; every manual write is audited). Wallets,
+lines, ledger rows and metrics are read-only: money moves only through the events' services
+(the "Adjust balance…" button leads to the events admin's adjustment page).
+
+The customer's page explains its balance: totals per reward, every line (campaign, event,
+dates, amount, remaining, reserved, state), its tier and metrics, its latest events and ledger
+rows, each list bounded and each in one query (select_related), so the page costs the same
+number of queries however long the history. Events are reached through the reverse relation
+`customer.events` and admin URL names: this app imports nothing of the events app.
+"""
+
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import admin
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from campaigns.forms import ServiceAdmin
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine, WalletTotal
-from wallets.selectors import wallet_summary
-from wallets.services import customer_id_problem, customer_register
+from wallets.selectors import customer_metrics, wallet_summary
+from wallets.services import customer_id_problem, customer_register, customer_update
+
+LINES, EVENTS, ROWS = 200, 50, 100  # newest shown on a customer's page
+PROFILE = ("name", "email", "status", "dob", "gender", "document_type", "document_number", "country")
 
 
 class WalletTotalInline(ReadOnlyInline):
@@ -30,32 +51,84 @@ class CustomerAddForm(forms.ModelForm):
         return self.cleaned_data["id"]
 
 
+def _template(name: str, **context) -> str:
+    return render_to_string(f"admin/wallets/customer/{name}.html", context)
+
+
+def _admin_url(name: str, *args) -> str:
+    return reverse(f"admin:{name}", args=args)
+
+
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ServiceAdmin):
+    """The id is fixed (the API re-keys an anonymous customer, not the admin); the tier is the
+    engine's (worked out from the tiers' entry conditions after each event): neither is on the
+    change form. Tags are edited as a whole here: a key the operator removed is removed."""
+
     list_display = ("id", "name", "email", "status", "registration_date")
     list_filter = ("status",)
     search_fields = ("id", "name", "email")
-    readonly_fields = ("wallet_totals", "wallet_lines")
+    list_select_related = ("tier",)
+    readonly_fields = (
+        "current_tier",
+        "adjust_balance",
+        "wallet_totals",
+        "wallet_lines",
+        "metrics",
+        "latest_events",
+        "latest_transactions",
+    )
+    audit_name, fixed_fields = "customer", ("id", "registration_date")
+    error_fields = {"customer_exists": "id", "document": "document_type"}
 
-    def get_form(self, request, obj=None, **kwargs):
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("wallet", "tier")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
             kwargs["form"] = CustomerAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request, obj=None):
-        return CustomerAddForm.Meta.fields if obj is None else super().get_fields(request, obj)
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": CustomerAddForm.Meta.fields})]
+        return [
+            (None, {"fields": ("id", "registration_date", "current_tier", *PROFILE, "tags", "metadata")}),
+            ("Balance", {"fields": ("adjust_balance", "wallet_totals", "wallet_lines")}),
+            ("Metrics", {"fields": ("metrics",)}),
+            ("Activity", {"fields": ("latest_events", "latest_transactions")}),
+            ("Audit", {"fields": ("audit_trail",)}),
+        ]
 
-    def get_readonly_fields(self, request, obj=None):
-        return () if obj is None else self.readonly_fields
+    def create(self, request, data):
+        return customer_register(**{name: value for name, value in data.items() if value is not None})
 
-    def save_model(self, request, obj, form, change):
-        """A new customer is registered by the service, as the API registers one."""
-        if change:
-            return super().save_model(request, obj, form, change)
-        data = {name: value for name, value in form.cleaned_data.items() if value is not None}
-        customer = customer_register(**data)
-        obj.pk, obj.tier_id, obj.registration_date = customer.pk, customer.tier_id, customer.registration_date
-        obj._state.adding = False
+    def update(self, request, obj, data):
+        if "tags" in data:  # customer_update merges tags: the keys removed on the form go as None
+            stored = Customer.objects.filter(pk=obj.pk).values_list("tags", flat=True).first() or {}
+            data = {**data, "tags": {**dict.fromkeys(set(stored) - set(data["tags"] or {})), **(data["tags"] or {})}}
+        return customer_update(customer_id=obj.pk, **data)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a member's ledger is kept: set the customer INACTIVE instead
+
+    # ---- the page that explains a balance ------------------------------------------------------------
+
+    @admin.display(description="tier")
+    def current_tier(self, obj):
+        return format_html(
+            '{}<div class="help">Set by the engine from the tiers\' entry conditions after each event; '
+            "a tier change by hand is not allowed here.</div>",
+            obj.tier,
+        )
+
+    @admin.display(description="")
+    def adjust_balance(self, obj):
+        try:
+            url = _admin_url("events_event_adjust")
+        except NoReverseMatch:  # the events admin has no adjustment page: no button
+            return "-"
+        return format_html('<a class="button" href="{}?{}">Adjust balance…</a>', url, urlencode({"customer": obj.pk}))
 
     def _summary(self, obj):
         if not hasattr(obj, "_wallet_summary"):
@@ -64,8 +137,6 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description="wallet totals")
     def wallet_totals(self, obj):
-        if obj.pk is None or not hasattr(obj, "wallet"):
-            return "-"
         rows = self._summary(obj)["totals"]
         if not rows:
             return "no rewards yet"
@@ -91,35 +162,38 @@ class CustomerAdmin(admin.ModelAdmin):
             body,
         )
 
-    @admin.display(description="wallet lines (newest 200, every state)")
+    @admin.display(description=f"wallet lines (newest {LINES}, every state)")
     def wallet_lines(self, obj):
-        if obj.pk is None or not hasattr(obj, "wallet"):
-            return "-"
-        lines = WalletLine.objects.filter(wallet=obj.wallet).select_related("reward").order_by("-id")[:200]
-        if not lines:
-            return "none"
-        body = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    line.pk,
-                    line.reward.name,
-                    line.amount,
-                    line.remaining,
-                    line.reserved,
-                    line.state,
-                    line.expiration_date or "never",
-                    line.event_id,
-                )
-                for line in lines
-            ),
+        lines = list(
+            WalletLine.objects.filter(wallet_id=obj.wallet.pk)
+            .select_related("reward", "campaign")
+            .order_by("-id")[:LINES]
         )
-        return format_html(
-            "<table><tr><th>line</th><th>reward</th><th>amount</th><th>remaining</th><th>reserved</th>"
-            "<th>state</th><th>expires</th><th>event</th></tr>{}</table>",
-            body,
-        )
+        for line in lines:
+            line.event_url = line.event_id and _admin_url("events_event_change", line.event_id)
+            line.campaign_url = line.campaign_id and _admin_url("campaigns_campaign_change", line.campaign_id)
+        return _template("lines", lines=lines)
+
+    @admin.display(description="metrics (programme-wide)")
+    def metrics(self, obj):
+        periods = customer_metrics(customer_id=obj.pk, now=timezone.now())
+        return _template("metrics", periods=periods)
+
+    @admin.display(description=f"latest events (newest {EVENTS})")
+    def latest_events(self, obj):
+        events = list(obj.events.order_by("-issued_at", "-id").values("id", "type_id", "status", "issued_at")[:EVENTS])
+        for event in events:
+            event["url"] = _admin_url("events_event_change", event["id"])
+        every = _admin_url("events_event_changelist") + "?" + urlencode({"customer__id": obj.pk})
+        return _template("events", events=events, every=every)
+
+    @admin.display(description=f"latest ledger rows (newest {ROWS})")
+    def latest_transactions(self, obj):
+        rows = list(Transaction.objects.filter(wallet_id=obj.wallet.pk).select_related("reward").order_by("-id")[:ROWS])
+        for row in rows:
+            row.event_url = row.event_id and _admin_url("events_event_change", row.event_id)
+        every = _admin_url("wallets_transaction_changelist") + "?" + urlencode({"wallet__customer__id": obj.pk})
+        return _template("transactions", rows=rows, every=every)
 
 
 @admin.register(Wallet)
@@ -141,6 +215,10 @@ class TransactionAdmin(ReadOnlyAdmin):
     list_display = ("id", "type", "amount", "reward", "wallet", "line", "event_id", "created_at")
     list_filter = ("type", "reward")
     search_fields = ("wallet__customer__id", "event_id")
+
+    def lookup_allowed(self, lookup, value, request=None):
+        """`?wallet__customer__id=<id>`: one customer's rows (the link on the customer's page)."""
+        return lookup == "wallet__customer__id" or super().lookup_allowed(lookup, value, request)
 
 
 @admin.register(MetricBucket)

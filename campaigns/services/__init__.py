@@ -16,6 +16,9 @@ Decisions:
   customers, campaigns); deactivate instead.
 - A reward's `type` and `decimals` are fixed once it is created (amounts already issued depend
   on them).
+- An API key is revoked for good (`api_key_revoke`: inactive, refused by the API on its next
+  request, its tokens too); whether it is unrestricted is fixed when it is made, its name and a
+  restricted key's brands change (`api_key_update`).
 """
 
 from campaigns.services.campaigns import (
@@ -34,6 +37,8 @@ from campaigns.services.campaigns import (
 )
 from campaigns.services.programme import (
     api_key_create,
+    api_key_revoke,
+    api_key_update,
     attributes_problems,
     brand_create,
     brand_delete,
@@ -53,6 +58,8 @@ from campaigns.services.programme import (
 __all__ = [
     "LIMIT_PERIODS",
     "api_key_create",
+    "api_key_revoke",
+    "api_key_update",
     "attributes_problems",
     "brand_create",
     "brand_delete",

@@ -215,3 +215,29 @@ def api_key_create(*, name: str, brand_ids: list[str] | None = None) -> tuple[Ap
         if brand_ids:
             key.brands.set([brand_or_none(b) for b in brand_ids])
     return key, raw
+
+
+def api_key_update(*, key_id, name: str = UNSET, brand_ids: list[str] = UNSET) -> ApiKey:
+    """Rename a key, or set the brands a restricted key may use (maybe none: it then uses no
+    brand). Whether a key is unrestricted is fixed when it is made: widening a key's reach is a
+    new key. Raises NotFound, InvalidInput (brands for an unrestricted key)."""
+    with transaction.atomic():
+        key = get_or_404(ApiKey.objects.select_for_update(), key_id, "API key")
+        if brand_ids is not UNSET:
+            if key.is_unrestricted:
+                raise InvalidInput({"brands": "an unrestricted key uses every brand: tick no brand"})
+            key.brands.set([brand_or_none(b) for b in brand_ids])
+        if name is not UNSET:
+            save_fields(key, {"name": name})
+    return key
+
+
+def api_key_revoke(*, key_id) -> ApiKey:
+    """Deactivate a key for good: the API looks keys (and the keys behind tokens) up on every
+    request among active ones only (ApiKey.find, campaigns.auth.key_from_token), so the next
+    request with it, or with a token it issued, answers 401. Revoking twice is no error."""
+    with transaction.atomic():
+        key = get_or_404(ApiKey.objects.select_for_update(), key_id, "API key")
+        if key.is_active:
+            save_fields(key, {"is_active": False})
+    return key
