@@ -1,7 +1,8 @@
 """What a customer's metric buckets must hold, rebuilt from the events (issue 8, item 8).
 
 A bucket (wallets.MetricBucket: customer, month, brand) counts the customer's RESOLVED events of
-that month at that brand, the engine's own TIER_ADJUSTMENT events excepted: the purchases, the
+that month at that brand, the engine's own TIER_ADJUSTMENT events and the operators' manual
+ADJUSTMENT events excepted: the purchases, the
 spend (PURCHASE `order.value`), the count per event type and the last visit. Reversal takes back
 what an event added, so the buckets always equal this rebuild; `manage.py verify_ledger` (and
 the test suite after every test) checks that they do. Buckets without a brand (figures imported
@@ -21,7 +22,10 @@ ZERO = Decimal(0)
 # one (events.services.transitions): reversing the customer's event that caused it recomputes
 # the tier.
 ENGINE_RECORDS = ("TIER_ADJUSTMENT",)
-NOT_COUNTED = ENGINE_RECORDS
+# An operator's correction of a balance (events.services.adjust): money moved by hand, not a
+# customer's visit, so it counts in no metric either; unlike an engine record it is reversible.
+MANUAL_RECORDS = ("ADJUSTMENT",)
+NOT_COUNTED = ENGINE_RECORDS + MANUAL_RECORDS
 BY_BRAND = "lifetime_by_brand"  # in a stored event result's `customer`: {brand id: lifetime metrics}
 
 

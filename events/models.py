@@ -76,7 +76,11 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-issued_at", "-created_at"]
-        permissions = [("reverse_event", "Can reverse or cancel events"), ("fulfill_event", "Can fulfill events")]
+        permissions = [
+            ("reverse_event", "Can reverse or cancel events"),
+            ("fulfill_event", "Can fulfill events"),
+            ("adjust_balance", "Can adjust a customer's balance by hand"),
+        ]
         indexes = [
             models.Index(fields=["customer", "issued_at"]),
             models.Index(fields=["purchase_id"]),

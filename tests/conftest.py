@@ -78,7 +78,7 @@ def api(client, api_key):
 # The migrations that seed rows; each one's data function, `create(apps, schema_editor)`, puts them back.
 SEEDING_MIGRATIONS = [
     import_module(f"campaigns.migrations.{name}") for name in ("0002_builtin_event_types", "0004_base_tier_and_version")
-]
+] + [import_module("events.migrations.0011_adjustments")]  # the built-in ADJUSTMENT event type
 
 
 @pytest.fixture(autouse=True)

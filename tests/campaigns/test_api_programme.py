@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 BASE_TIER_ID = "7a1e0000-0000-4000-8000-000000000001"  # campaigns/migrations/0004
 SPEND = "customer.metrics.lifetime.spend_total"
 BUILT_IN = ["ADD_TO_CART", "BIRTHDAY", "PURCHASE", "REGISTRATION", "TIER_ADJUSTMENT"]
+TRACKING_BUILT_IN = ["ADJUSTMENT"]  # operators' manual adjustments (events migration 0011): no campaign triggers on it
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------------
@@ -527,14 +528,19 @@ def test_event_types_filter_by_tracking_only_page_patch_and_delete_when_unused(h
     assert ok(http.get("/event-types/PURCHASE")) == {"name": "PURCHASE", "tracking_only": False, "built_in": True}
     names = lambda body: [t["name"] for t in body["data"]]  # noqa: E731
     tracking = listing(http.get("/event-types?tracking_only=true"))
-    assert (names(tracking), tracking["count"]) == (["PAGE_VIEW"], 1)
+    assert (names(tracking), tracking["count"]) == (["ADJUSTMENT", "PAGE_VIEW"], 2)
     loyalty = listing(http.get("/event-types?tracking_only=false"))
     assert names(loyalty) == sorted([*BUILT_IN, "SURVEY"])
     page = listing(http.get("/event-types?from=0&to=2"))
-    assert (names(page), page["from"], page["to"], page["count"]) == (["ADD_TO_CART", "BIRTHDAY", "PAGE_VIEW"], 0, 2, 7)
+    assert (names(page), page["from"], page["to"], page["count"]) == (
+        ["ADD_TO_CART", "ADJUSTMENT", "BIRTHDAY"],
+        0,
+        2,
+        8,
+    )
 
     assert ok(http.patch("/event-types/SURVEY", {"tracking_only": True}))["tracking_only"] is True
-    assert names(listing(http.get("/event-types?tracking_only=true"))) == ["PAGE_VIEW", "SURVEY"]
+    assert names(listing(http.get("/event-types?tracking_only=true"))) == ["ADJUSTMENT", "PAGE_VIEW", "SURVEY"]
     assert_error(http.patch("/event-types/PURCHASE", {"tracking_only": True}), 400, "validation_error", "tracking_only")
     assert_error(
         http.patch("/event-types/SURVEY", {"name": "POLL", "tracking_only": True}), 400, "validation_error", "name"
@@ -545,7 +551,7 @@ def test_event_types_filter_by_tracking_only_page_patch_and_delete_when_unused(h
     assert_error(http.get("/event-types/PAGE_VIEW"), 404, "not_found")
 
 
-@pytest.mark.parametrize("name", BUILT_IN)
+@pytest.mark.parametrize("name", [*BUILT_IN, *TRACKING_BUILT_IN])
 def test_a_built_in_event_type_cannot_be_deleted(http, name):
     assert_error(http.delete(f"/event-types/{name}"), 409, "in_use")
     assert ok(http.get(f"/event-types/{name}"))["built_in"] is True
@@ -920,7 +926,7 @@ def test_a_duplicate_tier_level_is_409(http):
 )
 def test_an_event_type_name_must_be_an_upper_case_identifier(http, body, named):
     assert_error(http.post("/event-types", body), 400, "validation_error", named)
-    assert listing(http.get("/event-types"))["count"] == len(BUILT_IN)
+    assert listing(http.get("/event-types"))["count"] == len(BUILT_IN) + len(TRACKING_BUILT_IN)
 
 
 @pytest.mark.parametrize(

@@ -240,3 +240,59 @@ def test_create_api_key_for_an_unknown_brand_exits_non_zero():
 
     assert out == ""
     assert not ApiKey.objects.filter(name="shop").exists()
+
+
+# ---- the audit trail of the commands; adjust_balance (issue 10) ----------------------------------------
+
+
+def test_fulfill_event_and_reverse_event_are_written_to_the_audit_trail(customer, brand, stars, star_campaign):
+    from audit.models import AuditEntry
+    from audit.services import command_actor
+
+    event = held(customer, brand, value=50)
+
+    run_command("fulfill_event", str(event.pk))
+    run_command("reverse_event", str(event.pk), "--reason", "order refunded")
+    run_failing("reverse_event", str(event.pk), "--reason", "again")  # refused: recorded nowhere
+
+    fulfil, reverse = AuditEntry.objects.order_by("id")
+    assert (fulfil.action, fulfil.source, fulfil.actor, fulfil.actor_name) == (
+        "event.fulfill",
+        "command",
+        None,
+        command_actor("fulfill_event"),
+    )
+    assert (fulfil.before["status"], fulfil.after["status"]) == ("PENDING", "RESOLVED")
+    assert (reverse.action, reverse.actor_name, reverse.reason) == (
+        "event.reverse",
+        command_actor("reverse_event"),
+        "order refunded",
+    )
+    assert (reverse.before["status"], reverse.after["status"]) == ("RESOLVED", "REVERSED")
+    assert reverse.object_id == str(event.pk) and reverse.object_type == "events.event"
+
+
+def test_adjust_balance_credits_and_debits_and_is_audited(customer, brand, stars):
+    from audit.models import AuditEntry
+    from audit.services import command_actor
+
+    out, _err = run_command("adjust_balance", customer.pk, str(stars.pk), "10", "--reason", "goodwill")
+    run_command("adjust_balance", customer.pk, str(stars.pk), "-4", "--reason", "correction")
+
+    assert "RESOLVED" in out and totals(customer, stars)["total"] == 6
+    entries = AuditEntry.objects.filter(action="customer.adjust").order_by("id")
+    assert [(e.source, e.actor_name, e.reason, e.after["amount"]) for e in entries] == [
+        ("command", command_actor("adjust_balance"), "goodwill", 10),
+        ("command", command_actor("adjust_balance"), "correction", -4),
+    ]
+    assert set(Event.objects.filter(type_id="ADJUSTMENT").values_list("transitions__source", flat=True)) == {"command"}
+
+
+def test_adjust_balance_exits_non_zero_when_refused_and_stores_nothing(customer, brand, stars):
+    error, out, _err = run_failing("adjust_balance", customer.pk, str(stars.pk), "-1", "--reason", "oops")
+
+    assert "insufficient_balance" in str(error) and out == ""
+    with pytest.raises(CommandError, match="--reason"):
+        call_command("adjust_balance", customer.pk, str(stars.pk), "5", stdout=StringIO(), stderr=StringIO())
+    assert not Event.objects.filter(type_id="ADJUSTMENT").exists()
+    assert totals(customer, stars)["total"] == 0
