@@ -65,7 +65,8 @@ class EventType(TimeStampedModel):
     """PURCHASE, REGISTRATION, BIRTHDAY, ADD_TO_CART and TIER_ADJUSTMENT come with the
     migration; operators add their own. A tracking-only type is stored, never rewarded."""
 
-    BUILT_IN = ("PURCHASE", "REGISTRATION", "BIRTHDAY", "ADD_TO_CART", "TIER_ADJUSTMENT")
+    # the last, tracking-only, records operators' adjustments (created by events migration 0011)
+    BUILT_IN = ("PURCHASE", "REGISTRATION", "BIRTHDAY", "ADD_TO_CART", "TIER_ADJUSTMENT", "ADJUSTMENT")
 
     name = models.CharField(
         primary_key=True,

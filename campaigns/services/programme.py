@@ -189,8 +189,10 @@ def event_type_create(*, name: str, tracking_only: bool = False) -> EventType:
 
 def event_type_update(*, name: str, tracking_only: bool) -> EventType:
     event_type = get_or_404(EventType, name, "event type")
-    if event_type.built_in and tracking_only:
-        raise InvalidInput({"tracking_only": "built-in event types are loyalty types"})
+    if event_type.built_in and tracking_only != event_type.tracking_only:  # a built-in keeps its kind
+        if tracking_only:
+            raise InvalidInput({"tracking_only": "built-in event types are loyalty types"})
+        raise InvalidInput({"tracking_only": f"{name} is recorded by hand only: it stays tracking-only"})
     if tracking_only and Campaign.objects.filter(trigger=event_type).exists():
         raise Conflict(f"campaigns are triggered by {name}; it cannot become tracking-only", code="in_use")
     save_fields(event_type, {"tracking_only": tracking_only})

@@ -55,7 +55,7 @@ from core.exceptions import (
     NotFound,
 )
 from core.json import jsonable
-from events.metrics import ENGINE_RECORDS
+from events.metrics import ENGINE_RECORDS, MANUAL_RECORDS
 from events.models import Event
 from events.redemptions import placements_check, redemptions_asked
 from events.rewarding import (
@@ -198,6 +198,10 @@ def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
     if event_type.pk in ENGINE_RECORDS:  # the engine records these itself (events.metrics)
         raise InvalidInput(
             {"type": f"{event_type.pk} events are recorded by the engine itself; they cannot be emitted"}
+        )
+    if event_type.pk in MANUAL_RECORDS:  # an operator's adjustment (events.services.adjust) only
+        raise InvalidInput(
+            {"type": f"{event_type.pk} events are an operator's adjustments (admin, adjust_balance); not emitted"}
         )
     redemptions = redemptions_asked(payload)
     if event_type.tracking_only and redemptions:

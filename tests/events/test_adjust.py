@@ -18,7 +18,7 @@ from events.models import Event
 from events.services import event_adjust, event_reverse
 from tests.conftest import is_postgres
 from tests.factories import CampaignFactory, RewardFactory, fixed_rule
-from tests.helpers import T4, emit, fresh, lines_of, rows_of, totals
+from tests.helpers import T4, assert_error, emit, fresh, lines_of, rows_of, totals
 from tests.races import kinds, race
 from wallets.models import Customer, MetricBucket, Transaction, WalletLine
 from wallets.services import wallet_expire_due
@@ -312,3 +312,19 @@ def test_two_debits_racing_for_the_last_points_exactly_one_wins(brand, stars):
     assert totals(customer, stars) == T4(2)
     assert adjustments().count() == 2  # the credit and the one debit that won
     assert AuditEntry.objects.filter(action="customer.adjust").count() == 2
+
+
+def test_the_api_cannot_emit_an_adjustment(api, customer, brand, stars):
+    body = {"customer_id": customer.pk, "brand_id": brand.pk, "type": "ADJUSTMENT", "purchase_id": "p-adj"}
+
+    response = api.post("/behavior/events", body)
+
+    assert_error(response, 400, "validation_error")
+    assert not Event.objects.filter(type_id="ADJUSTMENT").exists()
+
+
+def test_the_adjustment_type_stays_tracking_only(api, stars):
+    response = api.patch("/event-types/ADJUSTMENT", {"tracking_only": False})
+
+    assert_error(response, 400, "validation_error")
+    assert EventType.objects.get(pk="ADJUSTMENT").tracking_only is True
