@@ -127,12 +127,6 @@ def seed_events(*, events: int, customers: int, now: datetime, days: int = 35, s
     rng = random.Random(seed)
     token = secrets.token_hex(3)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # The rows are consistent by construction (verify_ledger checks them after): skip the
-            # per-row foreign-key and append-only triggers, which cost more than the COPY itself.
-            # Superuser only; this transaction only.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL session_replication_role = replica")
         brand, rewards, campaigns = _programme(token)
         factors = {r.pk: r.conversion_factor for r in rewards}
         tier = Tier.objects.order_by("level").first()

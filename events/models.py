@@ -128,6 +128,8 @@ class EventTransition(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+        # the dashboard's rollup reads a window of days (backoffice.services): a range, not a scan
+        indexes = [models.Index(fields=["at"], name="eventtransition_at")]
 
 
 class IdempotencyRecord(models.Model):
