@@ -2,6 +2,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.db import connection
 
@@ -78,7 +79,10 @@ def api(client, api_key):
 # The migrations that seed rows; each one's data function, `create(apps, schema_editor)`, puts them back.
 SEEDING_MIGRATIONS = [
     import_module(f"campaigns.migrations.{name}") for name in ("0002_builtin_event_types", "0004_base_tier_and_version")
-] + [import_module("events.migrations.0011_adjustments")]  # the built-in ADJUSTMENT event type
+] + [
+    import_module("events.migrations.0011_adjustments"),  # the built-in ADJUSTMENT event type
+    import_module("backoffice.migrations.0003_groups"),  # the back office's permission groups
+]
 
 
 @pytest.fixture(autouse=True)
@@ -103,6 +107,7 @@ def _migration_rows(request):
     if (
         EventType.objects.filter(built_in=True).count() < len(EventType.BUILT_IN)
         or not Tier.objects.filter(level=1).exists()
+        or not Group.objects.filter(name__startswith="Support").exists()
     ):
         for migration in SEEDING_MIGRATIONS:
             migration.create(django_apps, None)
