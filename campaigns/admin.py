@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from campaigns import services
@@ -107,16 +108,39 @@ class CampaignAdmin(ServiceAdmin):
     of a started campaign's rules, trigger, brand, start or type, and a budget below what the
     campaign already granted; only the changed fields are sent."""
 
-    list_display = ("name", "brand", "trigger", "status", "start_date", "end_date", "budget", "budget_used")
+    list_display = (
+        "name",
+        "brand",
+        "trigger",
+        "running",
+        "status",
+        "start_date",
+        "end_date",
+        "budget",
+        "budget_used",
+        "budget_left",
+    )
     fields = ("brand", "name", "type", "status", "trigger", "start_date", "end_date", "budget", "limit", "rules")
-    readonly_fields = ("budget_used", "was_active")
+    readonly_fields = ("running", "budget_used", "budget_left", "was_active")
     list_filter = ("status", "trigger", "brand")
     search_fields = ("name", "id")
     audit_name = "campaign"
     error_fields = {"brand_id": "brand", "brand_not_found": "brand"}
 
     def get_fields(self, request, obj=None):
-        return [*super().get_fields(request, obj), *(("budget_used", "was_active") if obj else ())]
+        return [
+            *super().get_fields(request, obj),
+            *(("running", "budget_used", "budget_left", "was_active") if obj else ()),
+        ]
+
+    @admin.display(description="now")
+    def running(self, obj):
+        """RUNNING, PAUSED, SCHEDULED or FINISHED: what the status and the dates make of it now."""
+        return obj.derived_status(timezone.now())
+
+    @admin.display(description="budget left")
+    def budget_left(self, obj):
+        return "no budget" if obj.budget is None else obj.budget_remaining
 
     @staticmethod
     def _arguments(data):

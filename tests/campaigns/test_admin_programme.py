@@ -6,6 +6,7 @@ rules" from "refuses every save"."""
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from campaigns.models import Brand, Campaign, EventType, Reward, Tier
-from campaigns.services import tier_create
+from campaigns.services import campaign_update, tier_create
 from tests.factories import fixed_rule
 from tests.helpers import emit
 
@@ -292,3 +293,13 @@ def test_brands_are_saved_and_deleted_through_the_services_and_audited(admin_cli
         "brand.update",
         "brand.delete",
     ]
+
+
+def test_the_campaign_list_shows_what_runs_now_and_the_budget_left(admin_client, star_campaign, customer, brand):
+    campaign_update(campaign_id=star_campaign.pk, budget=Decimal("100"))
+    emit(customer, brand, value=120)  # 12 stars granted
+
+    page = admin_client.get(reverse("admin:campaigns_campaign_changelist")).content.decode()
+
+    assert '<td class="field-running">RUNNING</td>' in page
+    assert '<td class="field-budget_used">12.0000</td>' in page and '<td class="field-budget_left">88.0000</td>' in page
