@@ -88,19 +88,26 @@ class Audited:
 
 
 @contextmanager
-def audited(*, actor=None, actor_name: str = "", source: str, action: str, obj=None, reason: str = ""):
+def audited(
+    *, actor=None, actor_name: str = "", source: str, action: str, obj=None, reason: str = "", hidden: tuple = ()
+):
     """Run the body (a service call) and record it, in one transaction; see the module docstring.
     Set `entry.obj` to the object changed or created, `entry.extra_after` to add facts (e.g. the
-    event an adjustment created) to the after snapshot."""
+    event an adjustment created) to the after snapshot. `hidden` fields are left out of both
+    snapshots (secrets; bulky payloads)."""
+
+    def hide(snap):
+        return snap and {k: v for k, v in snap.items() if k not in hidden}
+
     with transaction.atomic():
-        before = snapshot(obj)
+        before = hide(snapshot(obj))
         ident = _ident(obj)  # read now: a delete may clear the instance's pk
         entry = Audited(obj=obj, reason=reason)
         yield entry
         target = entry.obj if entry.obj is not None else obj
         if target is not obj:
             ident = _ident(target)
-        after = snapshot(target)
+        after = hide(snapshot(target))
         if entry.extra_after:
             after = {**(after or {}), **jsonable(entry.extra_after, exact=True)}
         audit_record(

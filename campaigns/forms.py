@@ -26,7 +26,7 @@ from django.db import transaction
 from django.http import HttpResponseRedirect
 
 from audit.admin import audit_trail_field
-from audit.services import Audited, Source, audit_record, audited, snapshot
+from audit.services import Source, audited
 from core.exceptions import DomainError
 
 
@@ -97,27 +97,11 @@ class ServiceAdmin(admin.ModelAdmin):
 
     @contextmanager
     def audit(self, request, action: str, obj):
-        """`audited(...)` by this request's user from the admin; with `audit_hidden`, the same
-        entry (one transaction with the change) with those fields left out of both snapshots."""
-        if not self.audit_hidden:
-            with audited(actor=request.user, source=Source.ADMIN, action=action, obj=obj) as entry:
-                yield entry
-            return
-        hide = lambda snap: snap and {k: v for k, v in snap.items() if k not in self.audit_hidden}  # noqa: E731
-        with transaction.atomic():
-            before, entry = hide(snapshot(obj)), Audited(obj=obj)
+        """`audited(...)` by this request's user from the admin, `audit_hidden` left out."""
+        with audited(
+            actor=request.user, source=Source.ADMIN, action=action, obj=obj, hidden=self.audit_hidden
+        ) as entry:
             yield entry
-            target = entry.obj if entry.obj is not None else obj
-            audit_record(
-                actor=request.user,
-                source=Source.ADMIN,
-                action=action,
-                object_type=target._meta.label_lower,
-                object_id=target.pk,
-                object_repr=str(target),
-                before=before,
-                after=hide(snapshot(target)),
-            )
 
     # ---- saving ----------------------------------------------------------------------------------
 

@@ -272,7 +272,12 @@ class EventAdmin(ReadOnlyAdmin):  # a read-only detail page; the actions below a
         for event in queryset:
             try:
                 with audited(
-                    actor=request.user, source=AuditSource.ADMIN, action=action, obj=event, reason=reason
+                    hidden=Event.AUDIT_HIDDEN,
+                    actor=request.user,
+                    source=AuditSource.ADMIN,
+                    action=action,
+                    obj=event,
+                    reason=reason,
                 ) as entry:
                     entry.obj = call(event)
             except DomainError as exc:

@@ -74,6 +74,10 @@ class Event(models.Model):
     reversed_at = models.DateTimeField(null=True, blank=True)
     reservation_expires_at = models.DateTimeField(null=True, blank=True)
 
+    # left out of the audit trail's before/after snapshots (the status, dates and reason tell
+    # what an operator changed; the payload and result never change and can be large)
+    AUDIT_HIDDEN = ("data", "result")
+
     class Meta:
         ordering = ["-issued_at", "-created_at"]
         permissions = [

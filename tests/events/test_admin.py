@@ -428,6 +428,7 @@ def test_a_reverse_by_the_admin_is_audited_with_its_reason(admin_client, custome
     entry = AuditEntry.objects.get(action="event.reverse")
     assert (entry.object_id, entry.actor.username, entry.reason) == (str(event.pk), "admin", "order refunded")
     assert (entry.before["status"], entry.after["status"]) == ("RESOLVED", "REVERSED")
+    assert not {"data", "result"} & (entry.before.keys() | entry.after.keys())  # the payload stays on the event
 
 
 def test_staff_with_only_the_reverse_permission_cannot_forge_a_fulfil(client, customer, brand, stars, star_campaign):

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.services import Source as AuditSource
 from audit.services import audited, command_actor
 from core.exceptions import DomainError
+from events.models import Event
 from events.selectors import event_get
 from events.services import event_fulfill
 from events.status import Source
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         for event_id in event_ids:
             try:
                 with audited(
+                    hidden=Event.AUDIT_HIDDEN,
                     actor_name=command_actor("fulfill_event"),
                     source=AuditSource.COMMAND,
                     action="event.fulfill",

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from audit.services import Source as AuditSource
 from audit.services import audited, command_actor
 from core.exceptions import DomainError
+from events.models import Event
 from events.selectors import event_get
 from events.services import event_reverse
 from events.status import Source
@@ -18,6 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, event_id, reason, **options):
         try:
             with audited(
+                hidden=Event.AUDIT_HIDDEN,
                 actor_name=command_actor("reverse_event"),
                 source=AuditSource.COMMAND,
                 action="event.reverse",
