@@ -213,7 +213,7 @@ class ApiKeyAdmin(ServiceAdmin):
     readonly_fields = ("is_unrestricted", "is_active", "lookup", "last_used_at", "created_at")
     filter_horizontal = ("brands",)
     actions = ["revoke_keys"]
-    audit_name, audit_hidden = "api_key", ("key_hash", "token_secret")
+    audit_name, audit_hidden = "api_key", ApiKey.SECRETS
 
     def has_delete_permission(self, request, obj=None):
         return False

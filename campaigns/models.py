@@ -193,6 +193,8 @@ class ApiKey(TimeStampedModel):
     A key restricted to some brands may use only those (enforced by the API layer).
     """
 
+    SECRETS = ("key_hash", "token_secret")  # never written to the audit trail
+
     PREFIX = "lk_"  # keys made before keys were UUIDs: `lk_<lookup>.<secret>` (still accepted)
 
     name = models.CharField(max_length=255)

@@ -8,8 +8,10 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.utils.html import format_html
 
+from audit.services import Source, audit_record, audited
 from campaigns.models import Brand
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
 from core.exceptions import DomainError
@@ -17,6 +19,8 @@ from core.json import exact_dumps
 from webhooks import services
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.names import NAMES
+
+SECRETS = ("secret", "previous_secret")  # never written to the audit trail
 
 
 class EndpointForm(forms.ModelForm):
@@ -132,14 +136,23 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
         return Refused
 
+    def _audited(self, request, action: str, endpoint):
+        """Each manual change is an audit entry in its transaction, the secrets left out."""
+        return audited(
+            actor=request.user, source=Source.ADMIN, action=f"webhook_endpoint.{action}", obj=endpoint, hidden=SECRETS
+        )
+
     def save_model(self, request, obj, form, change):
         names = form.changed_data if change else EndpointForm.Meta.fields  # unchanged: not checked again
         data = {name: form.cleaned_data[name] for name in names if name in EndpointForm.Meta.fields}
+        existing = WebhookEndpoint.objects.get(pk=obj.pk) if change else None
         try:
-            if change:
-                saved = services.endpoint_update(endpoint=WebhookEndpoint.objects.get(pk=obj.pk), **data)
-            else:
-                saved = services.endpoint_create(**data)
+            with self._audited(request, "update" if change else "create", existing) as entry:
+                if change:
+                    saved = services.endpoint_update(endpoint=existing, **data)
+                else:
+                    saved = services.endpoint_create(**data)
+                entry.obj = saved
         except DomainError as error:
             raise ServiceRefused(error) from error
         obj.pk = saved.pk
@@ -151,11 +164,12 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             )
 
     def delete_model(self, request, obj):
-        services.endpoint_delete(endpoint=obj)
+        with self._audited(request, "delete", obj):
+            services.endpoint_delete(endpoint=obj)
 
     def delete_queryset(self, request, queryset):
         for endpoint in queryset:
-            services.endpoint_delete(endpoint=endpoint)
+            self.delete_model(request, endpoint)
 
     def get_deleted_objects(self, objs, request):
         """Deleting keeps the row and its deliveries (the admin still shows them): only the
@@ -167,12 +181,18 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Rotate the signing secret (the old one signs for 24 more hours)", permissions=["change"])
     def rotate_secret(self, request, queryset):
         for endpoint in queryset:
-            rotated = services.endpoint_rotate_secret(endpoint=endpoint)
+            with self._audited(request, "rotate_secret", endpoint) as entry:
+                entry.obj = rotated = services.endpoint_rotate_secret(endpoint=endpoint)
             messages.warning(request, f"New signing secret of {rotated.url}, shown only once: {rotated.secret}")
 
     @admin.action(description="Redeliver the failed deliveries", permissions=["change"])
     def redeliver_failed(self, request, queryset):
-        queued = sum(services.endpoint_redeliver_failed(endpoint=endpoint) for endpoint in queryset)
+        queued = 0
+        for endpoint in queryset:
+            with self._audited(request, "redeliver_failed", endpoint) as entry:
+                count = services.endpoint_redeliver_failed(endpoint=endpoint)
+                entry.extra_after = {"deliveries_queued": count}
+            queued += count
         self.message_user(request, f"{queued} failed deliveries queued again.", messages.SUCCESS)
 
 
@@ -234,7 +254,19 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):  # read-only; Redeliver is the one wa
 
     @admin.action(description="Redeliver the selected deliveries", permissions=["redeliver"])
     def redeliver(self, request, queryset):
-        queued = services.deliveries_redeliver(deliveries=queryset.order_by("created_at"))
+        deliveries = list(queryset.order_by("created_at"))
+        with transaction.atomic():  # the requeue and its audit entries commit together
+            queued = services.deliveries_redeliver(deliveries=queryset.order_by("created_at"))
+            for delivery in deliveries:
+                audit_record(
+                    actor=request.user,
+                    source=Source.ADMIN,
+                    action="webhook_delivery.redeliver",
+                    object_type=delivery._meta.label_lower,
+                    object_id=delivery.pk,
+                    object_repr=str(delivery),
+                    before={"status": delivery.status},
+                )
         self.message_user(request, f"{queued} deliveries queued again.", messages.SUCCESS)
 
     def has_redeliver_permission(self, request):

@@ -296,3 +296,20 @@ def test_adjust_balance_exits_non_zero_when_refused_and_stores_nothing(customer,
         call_command("adjust_balance", customer.pk, str(stars.pk), "5", stdout=StringIO(), stderr=StringIO())
     assert not Event.objects.filter(type_id="ADJUSTMENT").exists()
     assert totals(customer, stars)["total"] == 0
+
+
+def test_fulfill_expired_events_and_create_api_key_are_audited(customer, brand, stars, star_campaign):
+    from audit.models import AuditEntry
+
+    original = overdue(customer, brand)
+    run_command("expire_events")
+    day = timezone.now().date()
+    run_command("fulfill_expired_events", "--from", str(day - timedelta(days=4)), "--to", str(day))
+    run_command("create_api_key", "ops key")
+
+    late = AuditEntry.objects.get(action="event.fulfill_expired")
+    assert (late.source, late.object_id) == ("command", str(original.pk))
+    assert late.actor_name.startswith("fulfill_expired_events (")
+    assert late.after["fulfilled_as"] == str(Event.objects.get(replaces=original).pk)
+    key = AuditEntry.objects.get(action="api_key.create")
+    assert key.after["name"] == "ops key" and not {"key_hash", "token_secret"} & key.after.keys()

@@ -204,6 +204,7 @@ def test_the_delivery_list_filters_and_redelivers(
     assert len(queued) == 1
     redone = WebhookDelivery.objects.get(pk=delivery.pk)
     assert (redone.status, redone.attempts) == (WebhookDelivery.Status.PENDING, 0)
+    assert audit_actions() == [("webhook_delivery.redeliver", str(delivery.pk), "admin")]
 
 
 def test_a_deleted_endpoints_deliveries_stay_visible(admin_client, receiver, settings, customer, brand):
@@ -211,3 +212,44 @@ def test_a_deleted_endpoints_deliveries_stay_visible(admin_client, receiver, set
     delivery = failed(receiver, settings, endpoint, customer, brand)
     endpoint_delete(endpoint=endpoint)
     assert delivery.message_id in admin_client.get(DELIVERIES).content.decode()
+
+
+# ---- the audit trail -------------------------------------------------------------------------------------
+
+
+def audit_actions():
+    from audit.models import AuditEntry
+
+    return list(AuditEntry.objects.order_by("at", "id").values_list("action", "object_id", "actor_name"))
+
+
+def test_every_endpoint_change_in_the_admin_is_audited_without_its_secrets(admin_client):
+    from audit.models import AuditEntry
+
+    assert admin_client.post(f"{ENDPOINTS}add/", form(is_active="on")).status_code == 302
+    endpoint = WebhookEndpoint.objects.get()
+    pk = str(endpoint.pk)
+    body = form(events=["TIER_UPGRADE"], is_active="on")
+    assert admin_client.post(f"{ENDPOINTS}{pk}/change/", body).status_code == 302
+    admin_client.post(ENDPOINTS, {"action": "rotate_secret", ACTION_CHECKBOX_NAME: [pk]})
+    admin_client.post(ENDPOINTS, {"action": "redeliver_failed", ACTION_CHECKBOX_NAME: [pk]})
+    assert admin_client.post(f"{ENDPOINTS}{pk}/delete/", {"post": "yes"}).status_code == 302
+
+    assert audit_actions() == [
+        ("webhook_endpoint.create", pk, "admin"),
+        ("webhook_endpoint.update", pk, "admin"),
+        ("webhook_endpoint.rotate_secret", pk, "admin"),
+        ("webhook_endpoint.redeliver_failed", pk, "admin"),
+        ("webhook_endpoint.delete", pk, "admin"),
+    ]
+    update = AuditEntry.objects.get(action="webhook_endpoint.update")
+    assert (update.before["events"], update.after["events"]) == (["CUSTOMER_ACCUMULATION"], ["TIER_UPGRADE"])
+    for entry in AuditEntry.objects.all():
+        snapshots = {**(entry.before or {}), **(entry.after or {})}
+        assert not {"secret", "previous_secret"} & snapshots.keys()
+
+
+def test_a_refused_endpoint_save_records_nothing(admin_client):
+    response = admin_client.post(f"{ENDPOINTS}add/", form(url="http://plain.example/x"))
+    assert response.status_code == 200
+    assert audit_actions() == []

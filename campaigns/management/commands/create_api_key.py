@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.services import Source, audited, command_actor
+from campaigns.models import ApiKey
 from campaigns.services import api_key_create
 from core.exceptions import DomainError
 
@@ -15,7 +17,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, name, brands, **options):
         try:
-            key, raw = api_key_create(name=name, brand_ids=brands)
+            with audited(
+                actor_name=command_actor("create_api_key"),
+                source=Source.COMMAND,
+                action="api_key.create",
+                hidden=ApiKey.SECRETS,
+            ) as entry:
+                key, raw = api_key_create(name=name, brand_ids=brands)
+                entry.obj = key
         except DomainError as exc:
             raise CommandError(str(exc.details)) from exc
         scope = f"brands {', '.join(brands)}" if brands else "all brands"

@@ -4,8 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from audit.services import Source as AuditSource
+from audit.services import audited, command_actor
 from core.exceptions import DomainError
 from core.progress import progress
+from events.models import Event
 from events.selectors import events_expired_unfulfilled
 from events.services import event_fulfill_expired
 from events.status import Source
@@ -48,7 +51,15 @@ class Command(BaseCommand):
                     bar.note(f"would fulfil {original.pk} (issued {original.issued_at.isoformat()})")
                     continue
                 try:
-                    event = event_fulfill_expired(event_id=original.pk, source=Source.COMMAND)
+                    with audited(
+                        actor_name=command_actor("fulfill_expired_events"),
+                        source=AuditSource.COMMAND,
+                        action="event.fulfill_expired",
+                        obj=original,
+                        hidden=Event.AUDIT_HIDDEN,
+                    ) as entry:
+                        event = event_fulfill_expired(event_id=original.pk, source=Source.COMMAND)
+                        entry.extra_after = {"fulfilled_as": event.pk}
                 except DomainError as exc:
                     failed += 1
                     self.stderr.write(f"{original.pk}: not fulfilled: {exc.code}: {exc.details}")
