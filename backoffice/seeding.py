@@ -122,8 +122,11 @@ def _programme(token: str):
     return brand, rewards, campaigns
 
 
-def seed_events(*, events: int, customers: int, now: datetime, days: int = 35, seed: int = 1) -> dict:
-    """Write `events` events of `customers` new customers (and all their rows) in one transaction."""
+def seed_events(
+    *, events: int, customers: int, now: datetime, days: int = 35, seed: int = 1, advance=lambda n: None
+) -> dict:
+    """Write `events` events of `customers` new customers (and all their rows) in one transaction.
+    `advance(n)` is told of every 1,000 events built (a progress bar)."""
     rng = random.Random(seed)
     token = secrets.token_hex(3)
     with transaction.atomic():
@@ -173,7 +176,9 @@ def seed_events(*, events: int, customers: int, now: datetime, days: int = 35, s
         def write_line(line, remaining):
             t_lines.add(*line[:8], remaining, *line[9:])
 
-        for offset in sorted((rng.randrange(span) for _ in range(events)), reverse=True):
+        for done, offset in enumerate(sorted((rng.randrange(span) for _ in range(events)), reverse=True), 1):
+            if done % 1000 == 0:
+                advance(1000)
             at = now - timedelta(seconds=offset)
             c = rng.randrange(customers)
             cid, wid = wallets[c]

@@ -30,3 +30,12 @@ def test_seed_events_refuses_without_debug_or_yes_really(settings):
     assert Event.objects.count() == 0
     out, _err = run_command("seed_events", events=5, customers=2, yes_really=True)
     assert "5 events" in out
+
+
+def test_seed_events_shows_its_progress_and_a_summary(settings):
+    settings.DEBUG = True
+    out, _err = run_command("seed_events", events=2000, customers=20)
+
+    lines = out.splitlines()
+    assert "events built: 2000 of 2000 events" in lines  # plain lines off a terminal
+    assert "2000 events" in lines[-1] and lines[-1].endswith(" s")

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from backoffice.seeding import seed_events
+from core.progress import progress
 
 
 class Command(BaseCommand):
@@ -27,6 +28,9 @@ class Command(BaseCommand):
         if events < 0 or customers < 1 or days < 1:
             raise CommandError("--events >= 0, --customers >= 1 and --days >= 1")
         started = time.monotonic()
-        result = seed_events(events=events, customers=customers, now=timezone.now(), days=days, seed=seed)
+        with progress(self, total=events, desc="events built", unit="event") as bar:
+            result = seed_events(
+                events=events, customers=customers, now=timezone.now(), days=days, seed=seed, advance=bar.advance
+            )
         took = time.monotonic() - started
         self.stdout.write(", ".join(f"{v} {k}" for k, v in result.items()) + f" written in {took:.1f} s")
