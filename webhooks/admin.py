@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.utils.html import format_html
 
+from audit.admin import audit_trail_field
 from audit.services import Source, audit_record, audited
 from campaigns.models import Brand
 from core.admin import ReadOnlyAdmin, ReadOnlyInline
@@ -82,7 +83,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "previous_secret_expires_at",
         "created_at",
         "updated_at",
+        "audit_trail",
     )
+    audit_trail = audit_trail_field()
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
