@@ -5,10 +5,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from audit.services import Source as AuditSource
-from audit.services import audited, command_actor
+from audit.services import audit_record, command_actor
 from core.exceptions import DomainError
 from core.progress import progress
-from events.models import Event
 from events.selectors import events_expired_unfulfilled
 from events.services import event_fulfill_expired
 from events.status import Source
@@ -50,20 +49,21 @@ class Command(BaseCommand):
                 if dry_run:
                     bar.note(f"would fulfil {original.pk} (issued {original.issued_at.isoformat()})")
                     continue
-                try:
-                    with audited(
-                        actor_name=command_actor("fulfill_expired_events"),
-                        source=AuditSource.COMMAND,
-                        action="event.fulfill_expired",
-                        obj=original,
-                        hidden=Event.AUDIT_HIDDEN,
-                    ) as entry:
-                        event = event_fulfill_expired(event_id=original.pk, source=Source.COMMAND)
-                        entry.extra_after = {"fulfilled_as": event.pk}
+                try:  # not inside audited(): a late fulfilment that fails commits its FAILED event
+                    event = event_fulfill_expired(event_id=original.pk, source=Source.COMMAND)
                 except DomainError as exc:
                     failed += 1
                     self.stderr.write(f"{original.pk}: not fulfilled: {exc.code}: {exc.details}")
                 else:
+                    audit_record(
+                        actor_name=command_actor("fulfill_expired_events"),
+                        source=AuditSource.COMMAND,
+                        action="event.fulfill_expired",
+                        object_type=original._meta.label_lower,
+                        object_id=original.pk,
+                        object_repr=str(original),
+                        after={"fulfilled_as": str(event.pk), "status": event.status},
+                    )
                     bar.note(f"{original.pk}: fulfilled as {event.pk} ({event.status})")
         self.stdout.write(
             f"{len(due) - failed} of {len(due)} expired events fulfilled" + (" (dry run)" if dry_run else "")
