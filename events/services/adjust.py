@@ -39,7 +39,6 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -47,8 +46,9 @@ from audit.services import audit_record
 from campaigns import cache as programme_cache
 from campaigns.engine import Grant
 from campaigns.models import Brand, EventType, Reward
+from campaigns.services.common import get_or_404
 from core.amounts import MAX_AMOUNT, parse_decimal, quantum
-from core.exceptions import InvalidInput, NotFound
+from core.exceptions import InvalidInput
 from core.json import jsonable
 from events.metrics import MANUAL_RECORDS
 from events.models import Event
@@ -85,7 +85,7 @@ def event_adjust(
         raise InvalidInput({"reason": "a non-empty reason is required"})
     if len(reason) > REASON_MAX:
         raise InvalidInput({"reason": f"at most {REASON_MAX} characters"})
-    reward = _reward(reward_id)
+    reward = get_or_404(Reward, reward_id, "reward")
     amount = _amount(amount, reward)
     brand_id = _brand(brand_id, reward)
     if expiration_date is not None:
@@ -167,16 +167,6 @@ def event_adjust(
     return event
 
 
-def _reward(reward_id) -> Reward:
-    try:
-        reward = Reward.objects.filter(pk=reward_id).first()
-    except (ValidationError, ValueError, TypeError):
-        reward = None
-    if reward is None:
-        raise NotFound(f"reward {reward_id!r} not found", code="reward_not_found")
-    return reward
-
-
 def _amount(value, reward: Reward) -> Decimal:
     amount = parse_decimal(value)
     if amount is None:
@@ -195,8 +185,7 @@ def _brand(brand_id: str | None, reward: Reward) -> str:
     """The brand the adjustment is recorded at: the one named, else the reward's, else the
     programme's default brand (events.lifecycle.lifecycle_brand)."""
     if brand_id:
-        if not Brand.objects.filter(pk=brand_id).exists():
-            raise NotFound(f"brand {brand_id!r} not found", code="brand_not_found")
+        get_or_404(Brand, brand_id, "brand")
         if reward.brand_id and reward.brand_id != brand_id:
             raise InvalidInput({"brand_id": f"{reward.name} belongs to brand {reward.brand_id}, not {brand_id}"})
         return brand_id
