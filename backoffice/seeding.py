@@ -32,68 +32,17 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import connection, transaction
 from django.db.models import Max
-from django.db.models.fields.json import JSONField
 
 from campaigns.models import Brand, Campaign, EventType, Reward, Tier
 from core.amounts import cost_of
+from core.bulk import Table
 from core.clock import month_of
 from events.models import Event, EventTransition
 from wallets.models import Customer, MetricBucket, Transaction, Wallet, WalletLine, WalletTotal
 
-BATCH = 20_000
 CENT = Decimal("0.01")
 DAY = timedelta(days=1)
 S, L, T = Event.Status, WalletLine.State, Transaction.Type
-
-
-class Table:
-    """Rows of one table, given as tuples of `columns` (attnames); every other column takes its
-    field's default (the same for every row). Written in batches: COPY or executemany."""
-
-    def __init__(self, model, columns: list[str]):
-        fields = {f.attname: f for f in model._meta.concrete_fields}
-        rest = [f for name, f in fields.items() if name not in columns and not (f.primary_key and name == "id")]
-        self.fields = [fields[c] for c in columns] + rest
-        self.tail = tuple(self._json(f, f.get_default()) for f in rest)
-        self.table = model._meta.db_table
-        self.pg = connection.vendor == "postgresql"
-        self.rows: list[tuple] = []
-        self.count = 0
-
-    @staticmethod
-    def _json(field, value):
-        return json.dumps(value) if isinstance(field, JSONField) else value
-
-    def add(self, *row) -> None:
-        self.rows.append(row + self.tail)
-        if len(self.rows) >= BATCH:
-            self.write()
-
-    def write(self) -> None:
-        if not self.rows:
-            return
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
-        with connection.cursor() as cursor:
-            if self.pg:
-                with cursor.cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy:
-                    for row in self.rows:
-                        copy.write_row(row)
-            else:
-                marks = ", ".join(["%s"] * len(self.fields))
-                cursor.executemany(
-                    f"INSERT INTO {self.table} ({columns}) VALUES ({marks})",
-                    [tuple(map(_sqlite, r)) for r in self.rows],
-                )
-        self.count += len(self.rows)
-        self.rows = []
-
-
-def _sqlite(value):
-    if isinstance(value, uuid.UUID):
-        return value.hex
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    return value
 
 
 def _programme(token: str):
