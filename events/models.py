@@ -121,6 +121,7 @@ class EventTransition(models.Model):
         COMMAND = "command", "command"
         TASK = "task", "task"
         ENGINE = "engine", "engine"  # the engine's own events (TIER_ADJUSTMENT)
+        IMPORT = "import", "import"  # historical events brought from another platform (importing)
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="transitions")
     from_status = models.CharField(max_length=16, blank=True, default="")

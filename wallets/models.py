@@ -47,6 +47,8 @@ class Customer(TimeStampedModel):
     is_anonymous = models.BooleanField(default=False)
     referral_code = models.CharField(max_length=255, blank=True, default="")  # the code it registered with
     consent = models.JSONField(null=True, blank=True, default=None)
+    # set when it moved in from another platform (importing: POST /customers/migrate, import_programme)
+    imported_at = models.DateTimeField(null=True, blank=True, editable=False)
     tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="customers")  # the base tier at first
     # The API key that registered it (a brand-restricted key lists the customers it registered).
     registered_by = models.ForeignKey(
@@ -120,7 +122,7 @@ class WalletLine(TimeStampedModel):
 class Transaction(models.Model):
     """An immutable ledger row. `amount` is signed.
 
-    ACCUMULATION, REDEMPTION, EXPIRATION, REVERSAL and ADJUSTMENT change a line's `remaining`
+    ACCUMULATION, REDEMPTION, EXPIRATION, REVERSAL, ADJUSTMENT and MIGRATION change a line's `remaining`
     (or, with no line, the wallet's debt). RESERVATION and RELEASE change a line's `reserved`.
     """
 
@@ -132,6 +134,7 @@ class Transaction(models.Model):
         EXPIRATION = "EXPIRATION"
         REVERSAL = "REVERSAL"
         ADJUSTMENT = "ADJUSTMENT"
+        MIGRATION = "MIGRATION"  # a balance brought from another platform (importing)
 
     RESERVATION_TYPES = (Type.RESERVATION, Type.RELEASE)
 

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "wallets",
     "events",
     "webhooks",
+    "importing",
     "backoffice",
 ]
 
