@@ -186,24 +186,34 @@ def campaign_past_grants(campaign: Campaign) -> Decimal:
 # ---- tiers -----------------------------------------------------------------------------------------------
 
 
+def customer_tier_qualified(*, customer: Customer, event_type: str, now: datetime, version: int | None = None):
+    """(current tier, the tier the customer's metrics qualify for now) of the compiled programme,
+    or None when that is the current one (or the programme has a single tier)."""
+    tiers = programme_cache.tiers(version=version)
+    if len(tiers) < 2:
+        return None
+    current = next((t for t in tiers if t.id == str(customer.tier_id)), tiers[-1])  # a tier added mid-flight
+    facts = EventFacts(
+        event_type=event_type,
+        payload={"issued_at": now},
+        customer=_customer_facts(customer, tiers),
+        metrics=lambda: customer_metrics(customer_id=customer.pk, now=now),
+    )
+    target = next((t for t in tiers if t.qualifies(facts)), tiers[-1])
+    return None if target.id == current.id else (current, target)
+
+
 def customer_tier_recompute(
     *, customer: Customer, event: Event, now: datetime, version: int | None = None, upgrade_only: bool
 ) -> None:
     """Move the customer to the tier their metrics (after `event`) qualify for: only upward
     after a RESOLVED event, either way after a reversal. Records a TIER_ADJUSTMENT event. The
     caller holds the customer's wallet lock."""
-    tiers = programme_cache.tiers(version=version)
-    if len(tiers) < 2:
+    moved = customer_tier_qualified(customer=customer, event_type=event.type_id, now=now, version=version)
+    if moved is None:
         return
-    current = next((t for t in tiers if t.id == str(customer.tier_id)), tiers[-1])  # a tier added mid-flight
-    facts = EventFacts(
-        event_type=event.type_id,
-        payload={"issued_at": now},
-        customer=_customer_facts(customer, tiers),
-        metrics=lambda: customer_metrics(customer_id=customer.pk, now=now),
-    )
-    target = next((t for t in tiers if t.qualifies(facts)), tiers[-1])
-    if target.id == current.id or (upgrade_only and target.level <= current.level):
+    current, target = moved
+    if upgrade_only and target.level <= current.level:
         return
     customer_tier_set(customer=customer, tier_id=target.id)
     adjustment = Event(
