@@ -13,6 +13,7 @@ from core.serializers import PATH_ID
 from events.api import EventViewSet, RedeemPreviewView
 from events.codes_api import CodeIssueView, CodeVerifyView
 from events.maintenance_api import FulfillExpiredEventsView
+from importing.api import CustomersMigrateView, EventsMigrateView, MigrationJobView, TransactionsMigrateView
 from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
 from wallets.api_customers import CustomerConsentView, CustomerIdentifyView, CustomerTagsView
 from webhooks.api import WebhookDeliveryViewSet, WebhookViewSet
@@ -39,6 +40,11 @@ urlpatterns = [
     path("auth/totp", CodeIssueView.as_view(), name="totp"),
     path("auth/totp/verify", CodeVerifyView.as_view(), name="totp-verify"),
     path("customers/fulfill_expired_events", FulfillExpiredEventsView.as_view(), name="fulfill-expired-events"),
+    # before the customer routes, which would take `migrate` for a customer's id
+    re_path(r"^customers/migrate/?$", CustomersMigrateView.as_view(), name="migrate-customers"),
+    re_path(r"^customers/migrate/events/?$", EventsMigrateView.as_view(), name="migrate-events"),
+    re_path(r"^customers/migrate/transactions/?$", TransactionsMigrateView.as_view(), name="migrate-transactions"),
+    re_path(rf"^migrations/(?P<job_id>{PATH_ID})/?$", MigrationJobView.as_view(), name="migration-job"),
     re_path(rf"^customers/(?P<customer_id>{PATH_ID})/tags/?$", CustomerTagsView.as_view(), name="customer-tags"),
     re_path(
         rf"^customers/(?P<customer_id>{PATH_ID})/consent/?$", CustomerConsentView.as_view(), name="customer-consent"
