@@ -13,22 +13,28 @@ on the summary tables and on small tables, whatever the size of the ledger.
   expiry sweep books them), reserved, pending (held grants) and debt, and the money value of
   available, reserved and pending at the reward's conversion factor, exactly (Decimal).
 - Top campaigns by amount granted in the last 30 days (LedgerDay), and by budget used.
+
+The liability report (`liability_report`: the admin's liability page, `manage.py
+liability_report`) goes further than the dashboard's figure: per reward *and brand* (the brand
+of the lines: where the amounts were earned), live from the wallet lines in one GROUP BY, with
+what is spendable now apart from what sits past its date awaiting the expiry sweep.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
-from django.db.models import Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from backoffice.models import EventStatusDay, LedgerDay, RollupRun
-from campaigns.models import Campaign, Reward
-from core.amounts import cost_of, exact
+from campaigns.models import Brand, Campaign, Reward
+from core.amounts import QUANTUM, cost_of, exact
+from core.clock import db_now
 from events.models import Event
-from wallets.models import Transaction, WalletTotal
+from wallets.models import Transaction, WalletLine, WalletTotal
 
 T = Transaction.Type
 ZERO = Decimal(0)
@@ -140,3 +146,120 @@ def dashboard(*, now: datetime | None = None) -> dict:
         "by_granted": by_granted,
         "by_budget": by_budget,
     }
+
+
+# ---- the liability report ------------------------------------------------------------------------
+
+LIABILITY_AMOUNTS = ("available", "reserved", "pending", "past_date", "debt", "outstanding")
+L = WalletLine.State
+
+
+def liability_report(*, brand_id: str | None = None, now: datetime | None = None) -> dict:
+    """What the wallets hold now, per reward and brand, with its money value (amount x the
+    reward's conversion factor, exact; None for a reward without one). Two GROUP BY queries
+    (lines, debts) and two small lookups, whatever the number of customers.
+
+    Per (reward, brand of the lines):
+    - available: spendable now (remaining less reserved of AVAILABLE lines not past their date);
+    - reserved: held for held events' redemptions (fulfilment consumes it, cancellation returns
+      it), on any line, an expired one included, as the wallet totals count it;
+    - pending: held events' grants (PENDING lines), a contingent liability, not spendable;
+    - past_date: AVAILABLE lines past their date the expiry sweep has not booked yet (not
+      spendable, not owed: the next sweep expires it; shown so that the figures reconcile with
+      the totals: available + past_date - debt = sum of balance - reserved);
+    - debt: points reversed after they were spent. A debt belongs to a wallet and a reward, not to
+      a brand: it is shown on the row of the reward's own brand (no brand for a global reward);
+    - outstanding = available + reserved - debt: what the programme owes now.
+
+    With `brand_id`, that brand's rows only. `rows` are sorted by reward and brand; `rewards`
+    has one subtotal per reward (one reward's amounts add up); `brands` and `total` add up
+    money values only (different rewards' amounts do not add), and name in `unvalued` the
+    rewards without a factor they leave out."""
+    now = now or db_now()
+    live = Q(expiration_date__isnull=True) | Q(expiration_date__gt=now)
+    free = F("remaining") - F("reserved")
+    # EXPIRED and REVERSED lines hold nothing but what a held event reserves: most of history is skipped
+    lines = WalletLine.objects.filter(Q(state__in=[L.AVAILABLE, L.PENDING]) | Q(reserved__gt=0))
+    debts = WalletTotal.objects.filter(debt__gt=0)
+    if brand_id is not None:
+        lines = lines.filter(brand_id=brand_id)
+        debts = debts.filter(reward__brand_id=brand_id)
+    figures: dict = defaultdict(lambda: dict.fromkeys(LIABILITY_AMOUNTS[:-1], _places(0)))
+    grouped = lines.values_list("reward_id", "brand_id").annotate(
+        available=Sum(free, filter=Q(state=L.AVAILABLE) & live),
+        past_date=Sum(free, filter=Q(state=L.AVAILABLE) & ~live),
+        reserved=Sum("reserved"),
+        pending=Sum("amount", filter=Q(state=L.PENDING)),
+    )
+    for reward_id, line_brand, available, past_date, reserved, pending in grouped.order_by():
+        figures[(reward_id, line_brand)].update(
+            available=_places(available),
+            past_date=_places(past_date),
+            reserved=_places(reserved),
+            pending=_places(pending),
+        )
+    for reward_id, reward_brand, debt in (
+        debts.values_list("reward_id", "reward__brand_id").annotate(debt=Sum("debt")).order_by()
+    ):
+        figures[(reward_id, reward_brand)]["debt"] = _places(debt)
+    rewards = Reward.objects.in_bulk([r for r, _b in figures])
+    brands = Brand.objects.in_bulk([b for _r, b in figures if b is not None])
+    rows = []
+    for (reward_id, brand), amounts in figures.items():
+        if any(amounts.values()):
+            head = {"reward_id": str(reward_id), "reward": rewards.get(reward_id), "brand_id": brand}
+            rows.append(_valued({**head, "brand": brands.get(brand)}, amounts))
+    rows.sort(key=lambda r: (str(r["reward"] or ""), r["reward_id"], r["brand_id"] or ""))
+    return {"as_of": now, "brand_id": brand_id, "rows": rows, **_liability_totals(rows)}
+
+
+def _places(value) -> Decimal:
+    """A sum as an amount with the columns' 4 places, a sum of no rows (None) included."""
+    return exact(value).quantize(QUANTUM)
+
+
+def money(amount: Decimal, factor: Decimal | None) -> Decimal | None:
+    """amount x factor to 4 places, exactly (no column bound: a report's sums may pass one)."""
+    if factor is None:
+        return None
+    with localcontext() as context:
+        context.prec = 60
+        return (amount * factor).quantize(QUANTUM)
+
+
+def _valued(row: dict, amounts: dict) -> dict:
+    amounts = {**amounts, "outstanding": amounts["available"] + amounts["reserved"] - amounts["debt"]}
+    factor = row["reward"].conversion_factor if row["reward"] else None
+    return {**row, "factor": factor, **amounts, **{f"{k}_value": money(v, factor) for k, v in amounts.items()}}
+
+
+def _liability_totals(rows: list[dict]) -> dict:
+    """Per-reward subtotals (amounts and values), and money totals per brand and overall."""
+    per_reward: dict = {}
+    for row in rows:
+        sums = per_reward.setdefault(row["reward_id"], {"reward": row["reward"], "brands": 0, "amounts": {}})
+        sums["brands"] += 1
+        for key in LIABILITY_AMOUNTS[:-1]:
+            sums["amounts"][key] = sums["amounts"].get(key, _places(0)) + row[key]
+    subtotals = [
+        {
+            **_valued({"reward_id": r, "reward": s["reward"], "brand_id": None, "brand": None}, s["amounts"]),
+            "brands": s["brands"],
+        }
+        for r, s in per_reward.items()
+    ]
+    per_brand: dict = {}
+    total = _money_total(None)
+    for row in rows:
+        for sums in (per_brand.setdefault(row["brand_id"], _money_total(row["brand"])), total):
+            if row["factor"] is None:
+                sums["unvalued"].add(row["reward_id"])
+            else:
+                for key in LIABILITY_AMOUNTS:
+                    sums[f"{key}_value"] += row[f"{key}_value"]
+    brands = [{"brand_id": b, **sums} for b, sums in sorted(per_brand.items(), key=lambda item: item[0] or "")]
+    return {"rewards": subtotals, "brands": brands, "total": total}
+
+
+def _money_total(brand) -> dict:
+    return {"brand": brand, "unvalued": set(), **{f"{k}_value": _places(0) for k in LIABILITY_AMOUNTS}}

@@ -8,6 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from backoffice.views import liability_view
 from core.api import not_found_view
 
 
@@ -33,6 +34,8 @@ admin.site.index_title = "Programme overview"
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="landing.html"), name="landing"),
+    # the back office's own page (backoffice.views), with the admin's login and staff checks
+    path("admin/backoffice/liability/", admin.site.admin_view(liability_view), name="backoffice-liability"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     # Masivo's base path, the same API: an integration that only swaps the host works as it is
