@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "wallets",
     "events",
     "webhooks",
+    "giftcards",
+    "coupons",
+    "referrals",
     "importing",
     "backoffice",
 ]

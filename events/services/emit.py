@@ -55,6 +55,7 @@ from core.exceptions import (
     NotFound,
 )
 from core.json import jsonable
+from events import extensions
 from events.metrics import ENGINE_RECORDS, MANUAL_RECORDS
 from events.models import Event
 from events.redemptions import placements_check, redemptions_asked
@@ -300,7 +301,9 @@ def _apply(
         grants = []
         no_consent = not event_type.tracking_only and not consent_allows(customer.consent, BEHAVIORAL)
         if not event_type.tracking_only and not no_consent:
-            campaigns, decimals = programme_cache.running_campaigns(
+            campaigns, decimals = extensions.campaigns_for(
+                event, payload, version
+            ) or programme_cache.running_campaigns(
                 brand_id=event.brand_id, trigger=event_type.pk, at=event.issued_at, version=version
             )
             campaigns = campaigns_within_limits(
@@ -311,6 +314,7 @@ def _apply(
                     event_type=event_type.pk, payload=payload, customer=customer, version=version, at=event.issued_at
                 )
                 grants = grants_under_campaign_locks(evaluate(campaigns, facts, decimals), campaigns, decimals)
+        grants, parts = extensions.grants_adjusted(event, grants, ledger, hold)
         ledger.load_rewards({g.reward_id for g in grants} | {r.reward_id for r in redemptions})
         # Redemptions are judged against the balance before this event: before its own grants
         # exist, and before they pay any debt.
@@ -334,7 +338,8 @@ def _apply(
             redemptions=taken,
             now=now,
             campaigns_skipped=NO_BEHAVIORAL_CONSENT if no_consent else None,
-        ),
+        )
+        | parts,
         "reservation_expires_at": event.reservation_expires_at,
     }
     event_transition(
@@ -346,6 +351,7 @@ def _apply(
         insert=insert,
         changes=changes,
     )
+    extensions.event_applied(event, customer, payload, hold, now)
     if not hold:
         customer_tier_recompute(customer=customer, event=event, now=now, version=version, upgrade_only=True)
 

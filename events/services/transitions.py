@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from core.clock import db_now
 from core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
+from events import extensions
 from events.announce import programme_version_column
 from events.metrics import ENGINE_RECORDS
 from events.models import Event
@@ -70,6 +71,7 @@ def event_fulfill(*, event_id, source: Source = Source.API, actor: AbstractBaseU
         event_settle(
             event, ledger.wallet.pk, Status.RESOLVED, at=now, source=source, actor=actor, changes={"fulfilled": True}
         )
+        extensions.event_resolved(event, now)
         customer_tier_recompute(
             customer=_customer(event), event=event, now=now, version=event.programme_version, upgrade_only=True
         )
@@ -125,6 +127,7 @@ def event_reverse(
                 wallet_reverse(ledger=ledger)
             event_metrics_apply(event, event.data, sign=-1)
             event_settle(event, ledger.wallet.pk, Status.REVERSED, at=now, source=source, actor=actor, reason=reason)
+            extensions.event_undone(event, Status.REVERSED, now)
             customer_tier_recompute(
                 customer=_customer(event), event=event, now=now, version=event.programme_version, upgrade_only=False
             )
@@ -150,6 +153,7 @@ def event_release(
         budgets_give_back(event_id=event.pk)
         wallet_release(ledger=ledger, drop_state=drop_state)
     event_settle(event, ledger.wallet.pk, to, at=at, source=source, actor=actor, reason=reason)
+    extensions.event_undone(event, to, at)
 
 
 def event_settle(
@@ -175,7 +179,8 @@ def event_settle(
             redemptions=event.result.get("redemptions", []),
             now=at,
             campaigns_skipped=event.result.get("campaigns_skipped"),
-        ),
+        )
+        | extensions.kept_parts(event.result),  # what the lifecycle's hooks added (a gift card)
     }
     if reason:
         changes["reason"] = reason
