@@ -18,10 +18,9 @@ Decisions:
   born expired is (wallets.ledger.Ledger.post_line): its MIGRATION row, then its EXPIRATION row
   (at the expiration date, or at the MIGRATION row's moment if that is later). The history is
   kept; the balance does not count it.
-- The tier: every imported customer starts in the base tier. Imported metrics place nobody in a
-  higher one: the engine moves a customer when one of its events resolves
-  (events.rewarding.customer_tier_recompute), and the events import recomputes the tier from
-  the imported PURCHASE events.
+- The tier: the one its imported metrics qualify it for (importing.tiers: one metrics read per
+  customer when the programme has more than one tier, none otherwise), moved silently; the
+  events import recomputes it again from the imported events.
 - Outcomes per record (nothing written for it): a customer already imported is skipped
   ("already_imported"); one registered here otherwise is refused ("customer_exists"); an id
   repeated in the batch is refused after its first occurrence ("duplicate"); an unknown reward
@@ -69,6 +68,7 @@ from importing.records import (
     text,
     uuid_text,
 )
+from importing.tiers import tiers_recompute
 from wallets.models import Customer, Transaction, Wallet, WalletLine, WalletTotal
 from wallets.profile import MAX_PLATFORMS, MAX_TAG_KEY, MAX_TAGS
 from wallets.services import customer_id_problem
@@ -234,6 +234,7 @@ def customers_import(
                     else:
                         todo.append(rec)
                 _write(todo, rewards=rewards, api_key=api_key, now=now)
+                tiers_recompute(customer_ids=[rec["id"] for rec in todo], now=now)  # by their imported metrics
             break
         except IntegrityError:
             if attempt == RETRIES - 1:

@@ -23,23 +23,21 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections import defaultdict
 from datetime import datetime
 
 from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from campaigns import cache as programme_cache
 from campaigns.models import Brand, EventType
 from core.clock import month_of
 from events.api import OrderIn
 from events.metrics import NOT_COUNTED, buckets_expected
 from events.models import Event
-from events.rewarding import customer_tier_qualified
 from events.status import Source, events_record_history
 from importing.models import ImportedEvent
 from importing.records import MAX_KEY, BatchResult, Issue, RecordError, import_lock, moment, obj, record, text
+from importing.tiers import tiers_recompute
 from wallets.ledger import wallets_lock
 from wallets.models import Customer, MetricBucket
 
@@ -222,18 +220,3 @@ def metrics_rebuild(*, customer_ids: list[str]) -> None:
         MetricBucket(customer_id=customer_id, month=month, brand_id=brand_id, **figures)
         for (customer_id, month, brand_id), figures in rebuilt.items()
     )
-
-
-def tiers_recompute(*, customer_ids: list[str], now: datetime) -> None:
-    """Each customer in the tier its metrics qualify for now (either way): one metrics read per
-    customer and one UPDATE per tier moved to; nothing when the programme has a single tier. The
-    caller holds their wallet locks."""
-    if len(programme_cache.tiers()) < 2:
-        return
-    moves: dict = defaultdict(list)
-    for customer in Customer.objects.filter(pk__in=customer_ids):
-        moved = customer_tier_qualified(customer=customer, event_type="PURCHASE", now=now)
-        if moved is not None:
-            moves[moved[1].id].append(customer.pk)
-    for tier_id, ids in moves.items():
-        Customer.objects.filter(pk__in=ids).update(tier_id=tier_id)

@@ -313,3 +313,23 @@ def test_registration_date_in_the_future_is_refused():
     later = (timezone.now() + timedelta(days=2)).isoformat()
     with pytest.raises(RecordError, match="registration_date"):
         customer_record_clean({"id": "x", "registration_date": later})
+
+
+def test_imported_metrics_place_the_customer_in_its_tier_silently(brand, stars):
+    from campaigns import services as programme
+    from events.models import Event
+    from importing.customers import customer_record_clean, customers_import
+    from tests.factories import cond
+
+    silver = programme.tier_create(
+        name="Silver", level=2, entry_conditions=[[cond("customer.metrics.lifetime.spend_total", "gte", 100)]]
+    )
+    records = [
+        customer_record_clean({"id": "big", "metrics": {"lifetime": {"number_of_purchases": 9, "spend_total": 450}}}),
+        customer_record_clean({"id": "small", "metrics": {"lifetime": {"number_of_purchases": 1, "spend_total": 20}}}),
+    ]
+
+    assert customers_import(records).imported == 2
+
+    assert dict(Customer.objects.values_list("pk", "tier__level")) == {"big": silver.level, "small": 1}
+    assert not Event.objects.exists()  # no TIER_ADJUSTMENT (nor REGISTRATION) event
