@@ -87,7 +87,9 @@ def main() -> None:
         return f"{f(values) * 1000:,.0f} ms"
 
     n = len(api_side)
-    print(f"API: {n:,} customers in {len(accepted)} calls of {CALL:,}: {api_took:.1f} s, {n / api_took:,.0f} customers/s")
+    print(
+        f"API: {n:,} customers in {len(accepted)} calls of {CALL:,}: {api_took:.1f} s, {n / api_took:,.0f} customers/s"
+    )
     print(f"  accept (POST, 202): median {ms(accepted, statistics.median)}, max {ms(accepted, max)}")
     print(f"  job (worker):       median {ms(written, statistics.median)}, max {ms(written, max)}")
     print(f"ceiling, import_programme of {n:,} other customers in batches of {CALL:,}: {command_took:.1f} s, "

@@ -18,7 +18,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # each may import only the ones before it
-LAYERS = ["core", "audit", "campaigns", "webhooks", "wallets", "events", "giftcards", "coupons", "referrals", "importing", "backoffice"]
+LAYERS = [
+    "core",
+    "audit",
+    "campaigns",
+    "webhooks",
+    "wallets",
+    "events",
+    "giftcards",
+    "coupons",
+    "referrals",
+    "importing",
+    "backoffice",
+]
 MAX_LINES = 420
 
 
