@@ -120,7 +120,10 @@ class CampaignAdmin(ServiceAdmin):
         "budget_used",
         "budget_left",
     )
-    fields = ("brand", "name", "type", "status", "trigger", "start_date", "end_date", "budget", "limit", "rules")
+    fields = (
+        *("brand", "name", "type", "status", "trigger", "start_date", "end_date", "budget", "limit", "rules"),
+        *("referee_rules", "referral_max_uses"),  # REFERRALS campaigns (campaigns.services.referral_fields)
+    )
     readonly_fields = ("running", "budget_used", "budget_left", "was_active")
     list_filter = ("status", "trigger", "brand")
     search_fields = ("name", "id")
@@ -151,6 +154,8 @@ class CampaignAdmin(ServiceAdmin):
             out["trigger"] = _pk(data["trigger"])
         if "rules" in data:
             out["rules"] = data["rules"] or []
+        if "referee_rules" in data:
+            out["referee_rules"] = data["referee_rules"] or []
         return out
 
     def create(self, request, data):

@@ -21,6 +21,7 @@ from campaigns.models import Campaign, ProgrammeVersion, Reward, Tier
 _lock = threading.Lock()
 _campaigns: dict[tuple, tuple[int, list[CompiledCampaign], dict[str, int]]] = {}
 _tiers: dict[str, tuple[int, list]] = {}
+_referrals: dict[str, tuple[int, dict, dict[str, int]]] = {}
 
 
 def current_version() -> int:
@@ -72,6 +73,68 @@ def _load_campaigns(brand_id: str, trigger: str) -> tuple[list[CompiledCampaign]
 
 
 @dataclass(frozen=True)
+class CompiledReferral:
+    """A REFERRALS campaign (never among the behaviour campaigns above): `referrer` holds its
+    `rules` (what the referrer is granted), `referee` its `referee_rules`; both share the
+    campaign's id, budget, window and revision (the referrals app evaluates them)."""
+
+    referrer: CompiledCampaign
+    referee: CompiledCampaign
+    trigger: str
+    max_uses: int | None
+
+
+def referral_campaigns(*, version: int | None = None) -> tuple[dict[str, CompiledReferral], dict[str, int]]:
+    """Every ACTIVE REFERRALS campaign compiled, by id, and the decimals of every reward they
+    grant: one query per programme version (and one for the decimals), none while it holds."""
+    version = current_version() if version is None else version
+    entry = _referrals.get("all")
+    if entry is None or entry[0] != version:
+        rows = list(
+            Campaign.objects.filter(status=Campaign.Status.ACTIVE, type=Campaign.Type.REFERRALS)
+            .order_by("created_at", "id")
+            .values(
+                "id", "brand_id", "trigger_id", "rules", "referee_rules", "referral_max_uses", "budget",
+                "start_date", "end_date", "updated_at",
+            )
+        )  # fmt: skip
+        reward_ids = {
+            str(e["reward_id"]) for c in rows for r in [*c["rules"], *c["referee_rules"]] for e in r.get("effects", [])
+        }
+        decimals = (
+            {str(pk): d for pk, d in Reward.objects.filter(pk__in=reward_ids).values_list("pk", "decimals")}
+            if reward_ids
+            else {}
+        )
+        compiled = {}
+        for row in rows:
+            common = {k: row[k] for k in ("id", "brand_id", "budget", "start_date", "end_date", "updated_at")}
+            compiled[str(row["id"])] = CompiledReferral(
+                referrer=compile_campaign(**common, rules=row["rules"]),
+                referee=compile_campaign(**common, rules=row["referee_rules"]),
+                trigger=row["trigger_id"],
+                max_uses=row["referral_max_uses"],
+            )
+        entry = (version, compiled, decimals)
+        with _lock:
+            _referrals["all"] = entry
+    return entry[1], entry[2]
+
+
+def running_referrals(
+    *, brand_id: str, trigger: str, at: datetime, version: int | None = None
+) -> tuple[list[CompiledReferral], dict[str, int]]:
+    """The REFERRALS campaigns of this brand (or global) for this trigger whose window holds
+    `at`, from the compiled programme (no query while it holds)."""
+    campaigns, decimals = referral_campaigns(version=version)
+    return [
+        c
+        for c in campaigns.values()
+        if c.trigger == trigger and c.referrer.brand_id in (None, brand_id) and c.referrer.runs_at(at)
+    ], decimals
+
+
+@dataclass(frozen=True)
 class CompiledTier:
     id: str
     level: int
@@ -104,3 +167,4 @@ def clear() -> None:
     with _lock:
         _campaigns.clear()
         _tiers.clear()
+        _referrals.clear()

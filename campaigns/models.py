@@ -66,7 +66,18 @@ class EventType(TimeStampedModel):
     migration; operators add their own. A tracking-only type is stored, never rewarded."""
 
     # the last, tracking-only, records operators' adjustments (created by events migration 0011)
-    BUILT_IN = ("PURCHASE", "REGISTRATION", "BIRTHDAY", "ADD_TO_CART", "TIER_ADJUSTMENT", "ADJUSTMENT")
+    # REFERRAL, tracking-only too, records a referrer's reward (created by referrals migration 0002)
+    # COUPON_REDEMPTION records a coupon's redemption, the trigger of COUPONS campaigns (coupons migration 0002)
+    BUILT_IN = (
+        "PURCHASE",
+        "REGISTRATION",
+        "BIRTHDAY",
+        "ADD_TO_CART",
+        "TIER_ADJUSTMENT",
+        "ADJUSTMENT",
+        "REFERRAL",
+        "COUPON_REDEMPTION",
+    )
 
     name = models.CharField(
         primary_key=True,
@@ -118,6 +129,7 @@ class Campaign(TimeStampedModel):
     class Type(models.TextChoices):
         BEHAVIOR = "BEHAVIOR"
         COUPONS = "COUPONS"
+        REFERRALS = "REFERRALS"  # `rules` reward the referrer, `referee_rules` the referred (referrals app)
 
     class Status(models.TextChoices):
         ACTIVE = "ACTIVE"
@@ -139,6 +151,10 @@ class Campaign(TimeStampedModel):
     # [{"id": str, "conditions": [[{field, operator, value}, ...], ...], "effects": [{...}]}]
     # numbers stay exact decimals (an amount of 0.0001, a condition value of 16 digits), never floats
     rules = models.JSONField(default=list, encoder=ExactJSONEncoder, decoder=DecimalJSONDecoder)
+    # REFERRALS only (campaigns.services.referral_fields): what the referred customer is granted
+    # (the `rules` format), and how many referred customers one referral code may reward (null: any)
+    referee_rules = models.JSONField(default=list, blank=True, encoder=ExactJSONEncoder, decoder=DecimalJSONDecoder)
+    referral_max_uses = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]

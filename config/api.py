@@ -10,10 +10,13 @@ from campaigns.api.event_types import EventTypeViewSet
 from campaigns.api.rewards import RewardViewSet
 from campaigns.api.tiers import TierViewSet
 from core.serializers import PATH_ID
+from coupons.api import CampaignCodesView, CouponRedeemView, CouponReverseView
 from events.api import EventViewSet, RedeemPreviewView
 from events.codes_api import CodeIssueView, CodeVerifyView
 from events.maintenance_api import FulfillExpiredEventsView
+from giftcards.api import CustomerGiftCardsView, GiftCardRedeemView, GiftCardsLoadView
 from importing.api import CustomersMigrateView, EventsMigrateView, MigrationJobView, TransactionsMigrateView
+from referrals.api import RequestCodeView
 from wallets.api import CustomerTransactionViewSet, CustomerViewSet, TransactionViewSet
 from wallets.api_customers import CustomerConsentView, CustomerIdentifyView, CustomerTagsView
 from webhooks.api import WebhookDeliveryViewSet, WebhookViewSet
@@ -45,9 +48,28 @@ urlpatterns = [
     re_path(r"^customers/migrate/events/?$", EventsMigrateView.as_view(), name="migrate-events"),
     re_path(r"^customers/migrate/transactions/?$", TransactionsMigrateView.as_view(), name="migrate-transactions"),
     re_path(rf"^migrations/(?P<job_id>{PATH_ID})/?$", MigrationJobView.as_view(), name="migration-job"),
+    re_path(rf"^campaigns/(?P<campaign_id>{PATH_ID})/codes/?$", CampaignCodesView.as_view(), name="campaign-codes"),
+    re_path(r"^coupons/redeem/?$", CouponRedeemView.as_view(), name="coupon-redeem"),
+    re_path(r"^coupons/reverse/?$", CouponReverseView.as_view(), name="coupon-reverse"),
+    re_path(rf"^rewards/(?P<reward_id>{PATH_ID})/gift-cards/?$", GiftCardsLoadView.as_view(), name="gift-cards-load"),
+    re_path(
+        rf"^customers/(?P<customer_id>{PATH_ID})/rewards/gift-cards/?$",
+        CustomerGiftCardsView.as_view(),
+        name="customer-gift-cards",
+    ),
+    re_path(
+        rf"^customers/(?P<customer_id>{PATH_ID})/rewards/gift-cards/(?P<code>{PATH_ID})/redeem/?$",
+        GiftCardRedeemView.as_view(),
+        name="gift-card-redeem",
+    ),
     re_path(rf"^customers/(?P<customer_id>{PATH_ID})/tags/?$", CustomerTagsView.as_view(), name="customer-tags"),
     re_path(
         rf"^customers/(?P<customer_id>{PATH_ID})/consent/?$", CustomerConsentView.as_view(), name="customer-consent"
+    ),
+    re_path(
+        rf"^customers/(?P<customer_id>{PATH_ID})/referrals/request-code/?$",
+        RequestCodeView.as_view(),
+        name="customer-referral-code",
     ),
     re_path(
         rf"^customers/(?P<customer_id>{PATH_ID})/identify/anonymous/?$",

@@ -153,6 +153,9 @@ class Error(serializers.Serializer):
     status = serializers.CharField(required=False, help_text="409 invalid_transition: the event's status.")
     place = serializers.CharField(required=False, help_text="422 reward_not_redeemable_here: where.")
     reward_id = serializers.CharField(required=False, help_text="422 reward_not_redeemable_here: which reward.")
+    requirement = serializers.CharField(
+        required=False, help_text="422 coupon_requirement_not_met: what the coupon's campaign requires."
+    )
 
 
 ERROR_TEXT = {

@@ -24,7 +24,7 @@ from core.serializers import (
     StrictSerializer,
 )
 from core.views import EnvelopeMixin
-from events import selectors, services
+from events import extensions, selectors, services
 from events.models import Event
 from events.redemptions import redemptions_bound_problem
 from events.serializers import EventOut, PreviewOut
@@ -118,6 +118,11 @@ class EmitIn(RedemptionsBounded, StrictSerializer):
             raise serializers.ValidationError("must not be in the future")
         if value < now - ISSUED_AT_MAX_AGE:
             raise serializers.ValidationError("must be at most 72 hours ago")
+        return value
+
+    def validate_type(self, value):
+        if value in extensions.RECORDED_BY_APPS:
+            raise serializers.ValidationError(f"{value} events are recorded by {extensions.RECORDED_BY_APPS[value]}")
         return value
 
     def validate(self, attrs):

@@ -11,14 +11,23 @@ that step; nothing it wrote stays.
 - `grants_hook(event, grants, ledger, hold) -> (grants, result_parts)`: change the grants before
   they are credited (a gift-card grant hands out codes from its pool and grants only what it
   could hand out), and add parts to the event's `result` (`{"gift_card": [...]}`: kept on every
-  later update of the result; EventResultOut renders the parts it declares).
+  later update of the result; EventResultOut renders the parts it declares). The grants'
+  rewards (and the redemptions') are in `ledger.rewards` already: a hook tells its grants by
+  reward type with no query.
 - `applied_hook(event, customer, payload, hold, now)`: the event was applied by emit (RESOLVED,
   or PENDING when held), its grants credited (a referral is linked here, and rewarded when the
   event resolved).
 - `resolved_hook(event, now)`: a held event was fulfilled (RESOLVED later).
+- `undoing_hook(event, now)`: an applied event is about to be undone (a RESOLVED one reversed,
+  a held one cancelled or expired: `event.status` says which), its row locked, before its
+  wallet's ledger block and the campaign rows it gives back: lock what must come before them
+  (the referrals app: the referrers' REFERRAL events, the event's wallet, the referrers'
+  wallets, the codes' rows), so that every path takes its locks in one order.
 - `undone_hook(event, status, now)`: an applied event was undone: REVERSED, or a held one
   CANCELLED or EXPIRED (give back what the hooks above took: a code's use, a gift card, a
   referral's grants).
+- `recorded_by_app(event_type, how)`: a type only an app records (COUPON_REDEMPTION: POST
+  /coupons/redeem); `POST /behavior/events` refuses it (events.api, 400).
 """
 
 from __future__ import annotations
@@ -29,8 +38,12 @@ CAMPAIGN_SOURCES: list[Callable] = []
 GRANT_HOOKS: list[Callable] = []
 APPLIED_HOOKS: list[Callable] = []
 RESOLVED_HOOKS: list[Callable] = []
+UNDOING_HOOKS: list[Callable] = []
 UNDONE_HOOKS: list[Callable] = []
 RESULT_PARTS: set[str] = set()  # the `result` keys hooks add (kept when the result is rebuilt)
+# event types only an app records (through event_emit), never emitted by the API: type -> how
+# they are recorded (COUPON_REDEMPTION: POST /coupons/redeem); events.api refuses them (400)
+RECORDED_BY_APPS: dict[str, str] = {}
 
 
 def campaign_source(hook: Callable) -> Callable:
@@ -54,9 +67,18 @@ def resolved_hook(hook: Callable) -> Callable:
     return hook
 
 
+def undoing_hook(hook: Callable) -> Callable:
+    UNDOING_HOOKS.append(hook)
+    return hook
+
+
 def undone_hook(hook: Callable) -> Callable:
     UNDONE_HOOKS.append(hook)
     return hook
+
+
+def recorded_by_app(event_type: str, how: str) -> None:
+    RECORDED_BY_APPS[event_type] = how
 
 
 # ---- called by the event services ------------------------------------------------------------
@@ -86,6 +108,11 @@ def event_applied(event, customer, payload: dict, hold: bool, now) -> None:
 
 def event_resolved(event, now) -> None:
     for hook in RESOLVED_HOOKS:
+        hook(event, now)
+
+
+def event_undoing(event, now) -> None:
+    for hook in UNDOING_HOOKS:
         hook(event, now)
 
 

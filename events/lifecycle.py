@@ -59,10 +59,10 @@ def registration_record(customer: Customer, *, brand_id: str | None = None) -> E
     # issued when the customer registered (a registration dated in the past is paid by the
     # campaigns that ran then, never by today's welcome campaign), never in the future
     issued_at = min(customer.registration_date, timezone.now())
-    return event_emit(
-        payload={"customer_id": customer.pk, "brand_id": brand, "type": "REGISTRATION", "issued_at": issued_at},
-        source=Source.ENGINE,
-    )
+    payload = {"customer_id": customer.pk, "brand_id": brand, "type": "REGISTRATION", "issued_at": issued_at}
+    if customer.referral_code:  # the code it registered with links it to its referrer (referrals)
+        payload["referral_code"] = customer.referral_code
+    return event_emit(payload=payload, source=Source.ENGINE)
 
 
 def birthdays_record(*, now: datetime | None = None, batch_size: int | None = None) -> int:

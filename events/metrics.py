@@ -25,7 +25,10 @@ ENGINE_RECORDS = ("TIER_ADJUSTMENT",)
 # An operator's correction of a balance (events.services.adjust): money moved by hand, not a
 # customer's visit, so it counts in no metric either; unlike an engine record it is reversible.
 MANUAL_RECORDS = ("ADJUSTMENT",)
-NOT_COUNTED = ENGINE_RECORDS + MANUAL_RECORDS
+# A referrer's reward for a referred customer's event (the referrals app): recorded by the engine,
+# nobody emits one, no visit of the referrer's; reversed with the referred customer's event.
+REWARD_RECORDS = ("REFERRAL",)
+NOT_COUNTED = ENGINE_RECORDS + MANUAL_RECORDS + REWARD_RECORDS
 BY_BRAND = "lifetime_by_brand"  # in a stored event result's `customer`: {brand id: lifetime metrics}
 
 

@@ -23,6 +23,65 @@ class RedemptionTakenOut(serializers.Serializer):
     place = serializers.CharField(help_text="`redeem[0]`, `order.redeem[0]`, `order.products[1].redeem[0]`, ...")
 
 
+class GiftCardOut(serializers.Serializer):
+    """A gift-card code handed to a customer (Masivo's shape, plus `status`): in an event's
+    `result.gift_card` and in GET /customers/{id}/rewards/gift-cards (giftcards renders both)."""
+
+    code = serializers.CharField()
+    reward_id = serializers.UUIDField()
+    customer_id = serializers.CharField()
+    rewarded_at = InstantField(allow_null=True, help_text="When it became the customer's; null while held.")
+    description = serializers.CharField(allow_blank=True)
+    expired_at = InstantField(allow_null=True)
+    redeemed_at = InstantField(allow_null=True)
+    status = serializers.ChoiceField(
+        choices=["HELD", "GRANTED", "REDEEMED", "VOID", "RETURNED"],
+        help_text="HELD (its event is held), GRANTED, REDEEMED, VOID (its event was reversed), RETURNED (its held "
+        "event ended unfulfilled: the code went back to the pool; event results only).",
+    )
+
+
+class GiftCardUnfilledOut(serializers.Serializer):
+    """A GIFT_CARD grant its reward's pool could not fill (wholly or in part)."""
+
+    reward_id = serializers.UUIDField()
+    campaign_id = serializers.UUIDField()
+    rule_id = serializers.CharField()
+    wanted = serializers.IntegerField(help_text="Cards the effect granted.")
+    handed_out = serializers.IntegerField()
+    reason = serializers.ChoiceField(choices=["pool_empty"])
+
+
+class ReferralQualifiedOut(serializers.Serializer):
+    referral_id = serializers.IntegerField()
+    campaign_id = serializers.UUIDField()
+    referrer_id = serializers.CharField(help_text="Rewarded by the campaign's `rules` when this event resolves.")
+
+
+class ReferralNoteOut(serializers.Serializer):
+    """What this event did for referrals (the referrals app; docs/referrals.md)."""
+
+    code = serializers.CharField(required=False, help_text="The `referral_code` the event carried.")
+    linked = serializers.BooleanField(required=False, help_text="The code linked the customer to its owner.")
+    ignored = serializers.ChoiceField(
+        choices=[
+            "unknown_code",
+            "campaign_not_running",
+            "self_referral",
+            "already_referred",
+            "code_used_up",
+            "cycle",
+        ],
+        required=False,
+        help_text="Why the code did not link (the event is applied all the same).",
+    )
+    qualified = ReferralQualifiedOut(
+        many=True,
+        required=False,
+        help_text="The referrals this event qualified (its `referee_rules` grants are among its accumulations).",
+    )
+
+
 class LifetimeMetricsOut(serializers.Serializer):
     lifetime = MetricsOut()
 
@@ -45,6 +104,15 @@ class EventResultOut(serializers.Serializer):
         help_text="Present when no campaign was evaluated for the event: `no_behavioral_consent` (the customer's "
         "consent has `behavioral_campaigns: false`, read when the event was applied). The event is stored and "
         "answered as usual and its redemptions apply; it grants nothing.",
+    )
+    gift_card = GiftCardOut(
+        many=True, required=False, help_text="Present when a campaign granted a GIFT_CARD reward: the codes handed out."
+    )
+    gift_card_unfilled = GiftCardUnfilledOut(
+        many=True, required=False, help_text="GIFT_CARD grants whose pool had too few codes (those grant less)."
+    )
+    referral = ReferralNoteOut(
+        required=False, help_text="Present when the event carried a `referral_code` or qualified a referral."
     )
 
 

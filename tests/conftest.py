@@ -82,6 +82,9 @@ SEEDING_MIGRATIONS = [
 ] + [
     import_module("events.migrations.0011_adjustments"),  # the built-in ADJUSTMENT event type
     import_module("backoffice.migrations.0003_groups"),  # the back office's permission groups
+    import_module("coupons.migrations.0002_coupon_redemption_type"),  # the built-in COUPON_REDEMPTION event type
+    import_module("referrals.migrations.0002_referral_event_type"),  # the built-in REFERRAL event type
+    import_module("backoffice.migrations.0004_groups_programme_mechanics"),  # the groups' later permissions
 ]
 
 

@@ -194,6 +194,7 @@ def programme_state(monkeypatch) -> Programme:
         "/api/v1/customers/{customer_id}/tags": CUSTOMER,
         "/api/v1/customers/{customer_id}/consent": CUSTOMER,
         "/api/v1/customers/{customer_id}/identify/anonymous": ANONYMOUS,
+        "/api/v1/customers/{customer_id}/rewards/gift-cards": CUSTOMER,
         "/api/v1/behavior/events/{id}": state.resolved_event_id,
         "/api/v1/behavior/events/{id}/reverse": state.resolved_event_id,
         "/api/v1/behavior/events/{id}/fulfill": state.held_event_id,

@@ -94,6 +94,8 @@ WEBHOOK_EVENTS = [
     "TIER_DOWNGRADE",
     "REWARDS_EXPIRED",
     "REWARDS_EXPIRING",
+    "COUPON_REDEMPTION",
+    "COUPON_REVERSAL",
 ]
 PINNED = {
     "BrandOut": {"id", "name", "created_at"},
@@ -116,6 +118,8 @@ PINNED = {
         "budget_remaining",
         "limit",
         "rules",
+        "referee_rules",
+        "max_uses",
         "created_at",
     },
     "WalletLineOut": LINE,
@@ -178,7 +182,40 @@ PINNED = {
     "RedemptionTakenOut": {"line_id", "reward_id", "amount", "place"},
     "LifetimeMetricsOut": {"lifetime"},
     "EventCustomerOut": {"id", "metrics"},
-    "EventResultOut": {"accumulations", "redemptions", "wallet", "customer", "campaigns_skipped"},
+    "EventResultOut": {
+        "accumulations",
+        "redemptions",
+        "wallet",
+        "customer",
+        "campaigns_skipped",
+        "referral",
+        "gift_card",
+        "gift_card_unfilled",
+    },
+    "GiftCardOut": {
+        "code",
+        "reward_id",
+        "customer_id",
+        "rewarded_at",
+        "description",
+        "expired_at",
+        "redeemed_at",
+        "status",
+    },
+    "GiftCardUnfilledOut": {"reward_id", "campaign_id", "rule_id", "wanted", "handed_out", "reason"},
+    "GiftCardsLoadOut": {"reward_id", "added", "duplicates", "left"},
+    "ReferralNoteOut": {"code", "linked", "ignored", "qualified"},
+    "ReferralQualifiedOut": {"referral_id", "campaign_id", "referrer_id"},
+    "ReferralCodeOut": {
+        "id",
+        "code",
+        "customer_id",
+        "campaign_id",
+        "uses_count",
+        "max_uses",
+        "created_at",
+        "metadata",
+    },
     "EventOut": EVENT,
     "PreviewErrorOut": {"error", "details"},
     "PreviewRedemptionOut": {"place", "reward_id", "amount", "value", "status", "error"},
@@ -204,7 +241,7 @@ PINNED = {
     "CodeOut": {"code", "expired_at"},
     "CodeVerifiedOut": {"customer", "wallet", "metadata"},
     "PreviewOut": {"redemptions", "valid", "order"},
-    "Error": {"error", "details", "event_id", "status", "place", "reward_id"},
+    "Error": {"error", "details", "event_id", "status", "place", "reward_id", "requirement"},
     # webhooks: the API's shapes, and the bodies POSTed to endpoints (webhooks/schema.py)
     "WebhookOut": WEBHOOK,
     "WebhookSecretOut": WEBHOOK | {"secret"},
@@ -233,7 +270,21 @@ PINNED = {
     "TierMoveData": {"customer_id", "from_tier_id", "to_tier_id", "from_level", "to_level", "cause_event_id", "at"},
     "IdentifiedData": {"customer", "wallet", "previous_id"},
     "LinesData": {"customer_id", "lines", "wallet"},
+    # coupons (coupons/api.py, webhooks/schema.py CouponData)
+    "CodesSummaryOut": {"used", "total", "left", "codes", "customer_id", "customer_uses", "customer_can_redeem"},
+    "CodesAddedOut": {"campaign_id", "added", "codes_summary"},
+    "CouponUseOut": {"customer_id", "event_id", "used_at", "reversed_at"},
+    "CouponCodeOut": {
+        *("id", "code", "campaign_id", "max_uses", "max_uses_per_customer", "uses_count", "uses_left", "created_at"),
+        "uses",
+    },
+    "CouponResultOut": {"customer", "wallet", "accumulations", "event_id", "status", "code", "campaign_id"},
+    "CouponData": {
+        *("customer_id", "event_id", "brand_id", "code", "campaign_id", "used_at", "reversed_at"),
+        *("accumulations", "wallet"),
+    },
 }
+PINNED["CampaignDetailOut"] = PINNED["CampaignOut"] | {"codes_summary"}  # GET /campaigns/{id}?includes=
 PAGINATED = {"data", "from", "to", "count"}
 CURSOR_PAGINATED = {"data", "cursor", "previous_cursor"}
 

@@ -16,4 +16,6 @@ NAMES: dict[str, str] = {
     "TIER_DOWNGRADE": "A customer moved down a tier.",
     "REWARDS_EXPIRED": "Wallet lines reached their expiration date and were expired by the periodic task.",
     "REWARDS_EXPIRING": "Wallet lines expire within LOYALTY_EXPIRING_NOTICE_DAYS (announced once per line).",
+    "COUPON_REDEMPTION": "A coupon code was redeemed (`POST /coupons/redeem`): the code, the lines granted, the wallet.",
+    "COUPON_REVERSAL": "A coupon redemption was reversed: what it granted was taken back and the code's use freed.",
 }

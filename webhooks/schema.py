@@ -126,6 +126,17 @@ class LinesData(serializers.Serializer):
     wallet = WalletOutRef(help_text="The wallet now.")
 
 
+class CouponData(EventChangeData):
+    code = serializers.CharField(help_text="The code (upper-case).")
+    campaign_id = serializers.UUIDField(help_text="Its COUPONS campaign.")
+    used_at = InstantField()
+    reversed_at = InstantField(allow_null=True, help_text="Set on COUPON_REVERSAL.")
+    accumulations = serializers.ListField(
+        child=WalletLineOutRef(), help_text="The lines the redemption granted (REVERSED on COUPON_REVERSAL)."
+    )
+    wallet = WalletTotalsOutRef(help_text="Totals after the change.")
+
+
 EVENT_DATA = {
     "CUSTOMER_REGISTRATION": CustomerOutRef,
     "CUSTOMER_ANONYMOUS_TO_REGISTERED": IdentifiedData,
@@ -141,6 +152,8 @@ EVENT_DATA = {
     "TIER_DOWNGRADE": TierMoveData,
     "REWARDS_EXPIRED": LinesData,
     "REWARDS_EXPIRING": LinesData,
+    "COUPON_REDEMPTION": CouponData,
+    "COUPON_REVERSAL": CouponData,
 }
 assert set(EVENT_DATA) == set(NAMES), "every event name has its documented body"
 

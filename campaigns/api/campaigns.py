@@ -11,12 +11,23 @@ from rest_framework.response import Response
 from campaigns import services
 from campaigns.api.base import CrudViewSet, crud_docs
 from campaigns.api.fields import LimitField, RulesField
+from campaigns.api.includes import PARAMETERS as INCLUDE_PARAMETERS
+from campaigns.api.includes import WithIncludes, includes_asked
 from campaigns.models import Campaign
+from campaigns.services.referral_fields import MAX_USES
 from core.renderers import InstantField, NumberField
 from core.schema import refusal
-from core.serializers import AmountField, AwareDateTimeField, StrictCharField, StrictSerializer
+from core.serializers import AmountField, AwareDateTimeField, StrictCharField, StrictIntegerField, StrictSerializer
 
 DERIVED_STATUSES = ("RUNNING", "PAUSED", "SCHEDULED", "FINISHED")
+REFEREE_RULES = (
+    "REFERRALS only (else `[]`): the rules, in the `rules` format, that reward the referred customer on the "
+    "qualifying event (docs/referrals.md)."
+)
+MAX_USES_HELP = (
+    f"REFERRALS only (else null): how many referred customers one referral code may reward, 1 to {MAX_USES}; "
+    "null: no limit."
+)
 
 
 class CampaignIn(StrictSerializer):
@@ -30,6 +41,15 @@ class CampaignIn(StrictSerializer):
     budget = AmountField(required=False, allow_null=True)
     limit = LimitField(required=False, allow_null=True)
     rules = RulesField()
+    referee_rules = RulesField(required=False, help_text=REFEREE_RULES)
+    max_uses = StrictIntegerField(
+        source="referral_max_uses",
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_USES,
+        help_text=MAX_USES_HELP,
+    )
 
 
 class CampaignPatch(CampaignIn):
@@ -42,7 +62,18 @@ class CampaignPatch(CampaignIn):
 class CampaignCopyIn(StrictSerializer):
     frozen = {
         name: "a copy takes this from the campaign copied; change it on the copy (PATCH) before it starts"
-        for name in ("rules", "trigger", "brand_id", "type", "budget", "limit", "end_date", "status")
+        for name in (
+            "rules",
+            "trigger",
+            "brand_id",
+            "type",
+            "budget",
+            "limit",
+            "end_date",
+            "status",
+            "referee_rules",
+            "max_uses",
+        )
     }
     name = StrictCharField(required=False)
     start_date = AwareDateTimeField(required=False)
@@ -65,7 +96,9 @@ class CampaignOut(serializers.Serializer):
     budget_used = NumberField()
     budget_remaining = NumberField(allow_null=True)
     limit = LimitField(allow_null=True)
-    rules = RulesField()
+    rules = RulesField(help_text="A REFERRALS campaign's rules reward the referrer.")
+    referee_rules = RulesField(help_text=REFEREE_RULES)
+    max_uses = serializers.IntegerField(source="referral_max_uses", allow_null=True, help_text=MAX_USES_HELP)
     created_at = InstantField()
 
     def _now(self):
@@ -78,6 +111,10 @@ class CampaignOut(serializers.Serializer):
     @extend_schema_field(serializers.BooleanField())
     def get_frozen(self, campaign: Campaign) -> bool:
         return campaign.is_frozen(self._now())
+
+
+class CampaignDetailOut(WithIncludes, CampaignOut):
+    """A campaign with the parts `?includes=` asked for (campaigns.api.includes)."""
 
 
 def _derived(queryset, name, value):
@@ -121,11 +158,22 @@ class CampaignFilter(django_filters.FilterSet):
         "frozen (copy it instead).",
         e409_delete="`in_use`: the campaign has started, or granted rewards.",
     )
+    | {
+        "retrieve": extend_schema(
+            summary="Read a campaign",
+            parameters=INCLUDE_PARAMETERS,
+            responses={200: CampaignDetailOut, 400: refusal("An unknown `includes` name (`validation_error`).")},
+        )
+    }
 )
 class CampaignViewSet(CrudViewSet):
     queryset = Campaign.objects.all()
     input_class, patch_class, output_class = CampaignIn, CampaignPatch, CampaignOut
     filterset_class = CampaignFilter
+
+    def retrieve(self, request, pk=None):
+        context = {"request": request, "includes": includes_asked(request)}
+        return Response(CampaignDetailOut(self.get_object(), context=context).data)
 
     def perform_create_service(self, data):
         return services.campaign_create(brand_id=data.pop("brand_id", None), **data)

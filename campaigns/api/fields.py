@@ -86,6 +86,13 @@ RULE = {
         },
         "conditions": CONDITION_GROUPS,
         "effects": {"type": "array", "minItems": 1, "items": EFFECT},
+        "requirement": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 255,
+            "description": "COUPONS campaigns: what a redemption that does not meet the conditions answers "
+            'as `requirement` (default "Condition was not met").',
+        },
     },
 }
 RULES = {"type": "array", "maxItems": 100, "items": RULE}

@@ -127,9 +127,14 @@ def validate_rules(rules: Any, reward_ids: set[str], tier_ids: set[str] | None =
         if not isinstance(rule, dict):
             errors[where] = "must be an object with conditions and effects"
             continue
-        unknown = set(rule) - {"id", "conditions", "effects"}
+        unknown = set(rule) - {"id", "conditions", "effects", "requirement"}
         if unknown:
             errors[where] = f"unknown keys: {', '.join(sorted(unknown))}"
+        # what a coupon redemption that does not meet the conditions answers (coupons app)
+        if "requirement" in rule and (
+            not isinstance(rule["requirement"], str) or not 0 < len(rule["requirement"]) <= 255
+        ):
+            errors[f"{where}.requirement"] = "must be a text of 1 to 255 characters"
         if "id" in rule and (not isinstance(rule["id"], str) or not 0 < len(rule["id"]) <= 64):
             errors[f"{where}.id"] = "must be a string of 1 to 64 characters"
         errors.update(validate_conditions(rule.get("conditions", []), f"{where}.conditions"))

@@ -13,6 +13,8 @@ from django.utils import timezone
 from campaigns.engine import validate_rules
 from campaigns.models import Brand, Campaign, EventType, Reward, Tier
 from campaigns.services.common import brand_or_none, delete_unless_used, get_or_404, save_fields
+from campaigns.services.coupon_fields import coupon_errors
+from campaigns.services.referral_fields import REFERRAL_FIELDS, referral_errors
 from core.exceptions import Conflict, InvalidInput
 from core.unset import UNSET, given
 
@@ -84,10 +86,13 @@ def campaign_create(
     status: str = Campaign.Status.ACTIVE,
     budget: Decimal | None = None,
     limit: dict | None = None,
+    referee_rules: list | None = None,
+    referral_max_uses: int | None = None,
 ) -> Campaign:
     """Validate the rules against the rewards this campaign may grant (its brand's and the
     global ones) and the tiers, give each rule an id, and save. Raises InvalidInput naming the
-    rule, group and condition, NotFound for the brand."""
+    rule, group and condition, NotFound for the brand. `referee_rules` and `referral_max_uses`:
+    REFERRALS campaigns only (campaigns.services.referral_fields)."""
     brand = brand_or_none(brand_id)
     errors = {}
     errors.update(_trigger_errors(trigger))
@@ -95,6 +100,12 @@ def campaign_create(
         errors["end_date"] = "must not be before start_date"
     errors.update(limit_errors(limit))
     errors.update(rule_errors(rules, brand))
+    errors.update(coupon_errors(type=type, trigger=trigger, rules=rules))
+    errors.update(
+        referral_errors(
+            type=type, brand=brand, rules=rules, referee_rules=referee_rules, max_uses=referral_max_uses, limit=limit
+        )
+    )
     if errors:
         raise InvalidInput(errors)
     return Campaign.objects.create(
@@ -108,6 +119,8 @@ def campaign_create(
         budget=budget,
         limit=limit,
         rules=with_rule_ids(rules),
+        referee_rules=with_rule_ids(referee_rules or []),
+        referral_max_uses=referral_max_uses,
         was_active=status == Campaign.Status.ACTIVE,
     )
 
@@ -125,6 +138,8 @@ def campaign_update(
     budget: Decimal | None = UNSET,
     limit: dict | None = UNSET,
     rules: list = UNSET,
+    referee_rules: list = UNSET,
+    referral_max_uses: int | None = UNSET,
 ) -> Campaign:
     """Change a campaign. Takes its edit lock (`campaign_edit_lock`: serialised with the events
     that fire it) and its row's (the budget counter lives there). Raises Conflict
@@ -140,13 +155,15 @@ def campaign_update(
         budget=budget,
         limit=limit,
         rules=rules,
+        referee_rules=referee_rules,
+        referral_max_uses=referral_max_uses,
     )
     with transaction.atomic():
         pk = get_or_404(Campaign, campaign_id, "campaign").pk
         campaign_edit_lock(pk)  # the events firing it in flight commit first; new ones wait
         campaign = Campaign.objects.select_for_update().filter(pk=pk).get()
         now = timezone.now()
-        frozen_fields = {"rules", "trigger", "brand_id", "start_date", "type"} & set(fields)
+        frozen_fields = {"rules", "trigger", "brand_id", "start_date", "type", *REFERRAL_FIELDS} & set(fields)
         if campaign.is_frozen(now) and any(fields[f] != _current(campaign, f) for f in frozen_fields):
             raise Conflict(
                 "the campaign has started: its rules, trigger, brand and start are frozen; copy it to change them",
@@ -168,10 +185,28 @@ def campaign_update(
         errors.update(limit_errors(fields.get("limit")))
         if "rules" in fields or "brand_id" in fields:
             errors.update(rule_errors(fields.get("rules", campaign.rules), brand))
+        if {"type", "trigger", "rules"} & set(fields):
+            errors.update(
+                coupon_errors(**{f: fields.get(f, _current(campaign, f)) for f in ("type", "trigger", "rules")})
+            )
+        if {"type", "rules", "brand_id", "limit", *REFERRAL_FIELDS} & set(fields):
+            now_is = {f: fields.get(f, _current(campaign, f)) for f in ("type", "rules", "limit", *REFERRAL_FIELDS)}
+            errors.update(
+                referral_errors(
+                    type=now_is["type"],
+                    brand=brand,
+                    rules=now_is["rules"],
+                    referee_rules=now_is["referee_rules"],
+                    max_uses=now_is["referral_max_uses"],
+                    limit=now_is["limit"],
+                )
+            )
         if errors:
             raise InvalidInput(errors)
         if "rules" in fields:
             fields["rules"] = with_rule_ids(fields["rules"])
+        if "referee_rules" in fields:
+            fields["referee_rules"] = with_rule_ids(fields["referee_rules"] or [])
         if "brand_id" in fields:
             fields.pop("brand_id")
             fields["brand"] = brand
@@ -315,6 +350,8 @@ def campaign_copy(*, campaign_id, name: str | None = None, start_date: datetime 
         budget=source.budget,
         limit=source.limit,
         rules=source.rules,
+        referee_rules=source.referee_rules,
+        referral_max_uses=source.referral_max_uses,
     )
 
 

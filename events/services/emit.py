@@ -56,7 +56,7 @@ from core.exceptions import (
 )
 from core.json import jsonable
 from events import extensions
-from events.metrics import ENGINE_RECORDS, MANUAL_RECORDS
+from events.metrics import ENGINE_RECORDS, MANUAL_RECORDS, REWARD_RECORDS
 from events.models import Event
 from events.redemptions import placements_check, redemptions_asked
 from events.rewarding import (
@@ -196,7 +196,7 @@ def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
     event_type = EventType.objects.filter(pk=payload["type"]).first()
     if event_type is None:
         raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
-    if event_type.pk in ENGINE_RECORDS:  # the engine records these itself (events.metrics)
+    if event_type.pk in ENGINE_RECORDS + REWARD_RECORDS:  # the engine records these itself (events.metrics)
         raise InvalidInput(
             {"type": f"{event_type.pk} events are recorded by the engine itself; they cannot be emitted"}
         )
@@ -314,8 +314,11 @@ def _apply(
                     event_type=event_type.pk, payload=payload, customer=customer, version=version, at=event.issued_at
                 )
                 grants = grants_under_campaign_locks(evaluate(campaigns, facts, decimals), campaigns, decimals)
-        grants, parts = extensions.grants_adjusted(event, grants, ledger, hold)
+        # loaded before the hooks, which read the grants' rewards (their type) from the ledger;
+        # loaded again after them only if a hook added a grant of another reward
         ledger.load_rewards({g.reward_id for g in grants} | {r.reward_id for r in redemptions})
+        grants, parts = extensions.grants_adjusted(event, grants, ledger, hold)
+        ledger.load_rewards({g.reward_id for g in grants})
         # Redemptions are judged against the balance before this event: before its own grants
         # exist, and before they pay any debt.
         taken = wallet_redeem(ledger=ledger, redemptions=redemptions, hold=hold)

@@ -122,6 +122,7 @@ def event_reverse(
                 reason=reason,
             )
         elif event.status == Status.RESOLVED:
+            extensions.event_undoing(event, now)  # before the wallet and campaign rows (events.extensions)
             with event_ledger(event, now) as ledger:
                 budgets_give_back(event_id=event.pk)
                 wallet_reverse(ledger=ledger)
@@ -149,6 +150,7 @@ def event_release(
     """A held event ends unfulfilled (CANCELLED or EXPIRED): its budget is given back, its
     pending lines dropped (to `drop_state`) and its reservations returned. The caller holds the
     event's row lock."""
+    extensions.event_undoing(event, at)  # before the wallet and campaign rows (events.extensions)
     with event_ledger(event, at) as ledger:
         budgets_give_back(event_id=event.pk)
         wallet_release(ledger=ledger, drop_state=drop_state)
