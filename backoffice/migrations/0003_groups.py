@@ -46,9 +46,16 @@ GROUPS = {
 
 
 def create(apps, schema_editor):
+    groups_grant(apps, GROUPS)
+
+
+def groups_grant(apps, groups: dict, *, replace: bool = True) -> None:
+    """Give each group its permissions (`replace`: exactly those; else added to what it has),
+    creating the permissions first (Django makes them after migrate; these need them now).
+    Later migrations of the groups (0004) call it too."""
     from django.contrib.auth.management import create_permissions
 
-    for config in apps.get_app_configs():  # permissions are made after migrate; these need them now
+    for config in apps.get_app_configs():
         stub = getattr(config, "models_module", None) is None  # a migration's app state (not the real registry)
         if stub:
             config.models_module = True
@@ -57,13 +64,16 @@ def create(apps, schema_editor):
             config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for name, wanted in GROUPS.items():
+    for name, wanted in groups.items():
         found = []
         for label in wanted:
             app_label, codename = label.split(".")
             found.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
         group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(found)
+        if replace:
+            group.permissions.set(found)
+        else:
+            group.permissions.add(*found)
 
 
 def remove(apps, schema_editor):

@@ -86,3 +86,22 @@ def test_the_programme_manager_adds_a_brand_and_cannot_reverse(client, customer,
     assert "reverse_events" not in action_choices(client.get(CHANGELIST))
     action(client, "reverse_events", [event], apply="1", reason="forged")
     assert Event.objects.get(pk=event.pk).status == Event.Status.RESOLVED
+
+
+def test_every_group_sees_the_programme_mechanics_and_only_the_manager_adds_codes(client):
+    """backoffice migration 0004: coupons, gift cards, referrals, import jobs and history."""
+    seen = {
+        ("coupons", "view_couponcode"),
+        ("giftcards", "view_giftcardcode"),
+        ("referrals", "view_referral"),
+        ("importing", "view_importjob"),
+        ("importing", "view_historicaltransaction"),
+    }
+    adds = {("coupons", "add_couponcode"), ("giftcards", "add_giftcardcode")}
+    for name in (READ_ONLY, FULFIL_REVERSE, MANAGER):
+        assert seen <= codenames(name), name
+    assert adds <= codenames(MANAGER) and not adds & codenames(READ_ONLY)
+
+    member(client, READ_ONLY)
+    assert client.get(reverse("admin:importing_importjob_changelist")).status_code == 200
+    assert client.get(reverse("admin:coupons_couponcode_changelist")).status_code == 200
