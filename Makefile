@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTHON ?= python3
 
-.PHONY: run test lint requirements bench install migrate seed key clean
+.PHONY: run test lint requirements bench bench-engine install migrate seed key clean
 
 # `make run` is a local development run (SQLite and the filesystem broker unless DATABASE_URL and
 # CELERY_BROKER_URL say otherwise): every step and all three processes (web, worker, beat) use the
@@ -76,7 +76,15 @@ requirements: install
 	$(PIP_COMPILE) -o requirements.txt requirements.in
 	$(PIP_COMPILE) -o requirements-dev.txt requirements.in requirements-dev.in
 
+## make bench: the HTTP benchmark of issue 11 (bench/http_bench.py, bench/README.md): gunicorn with the
+## production settings on PostgreSQL (BENCH_DATABASE_URL, default loyalty_bench11, flushed), Redis DBs
+## 2 and 3, wrk at 16 connections for BENCH_SECONDS (30) per figure. Installs wrk (Debian) if missing.
 bench: install
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(PY) bench/http_bench.py
+
+## make bench-engine: the engine alone, no HTTP (bench/emit_bench.py; SQLite unless BENCH_DATABASE_URL)
+bench-engine: install
 	$(PY) bench/emit_bench.py
 
 clean:
