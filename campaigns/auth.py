@@ -3,8 +3,9 @@
 `GET /api/v1/auth/authorize` with the key answers a token valid for one hour
 (LOYALTY_API_TOKEN_MAX_AGE), accepted as a Bearer credential like the key itself: a JWT (HS256)
 with the key's id (`sub`), `iat`, `exp` and a random `jti`, signed with a secret of the key's
-own, so it cannot be minted from a key id, and it dies with its key (revoked keys are looked up
-on every request).
+own, so it cannot be minted from a key id, and it dies with its key (the key behind a token is
+looked up on every request). Keys themselves are resolved from the shared cache for a few seconds
+(campaigns.key_cache), and a revocation drops the entry when it commits.
 """
 
 import secrets
@@ -16,6 +17,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from campaigns.key_cache import cached_key, remember_key
 from campaigns.models import ApiKey
 from core.throttling import AUTH_FAILURES, client_address
 
@@ -74,7 +76,7 @@ def _authenticate(request) -> ApiKey | None:
     if wait is not None:  # refused before the credential is looked at
         raise exceptions.Throttled(wait, detail="too many failed authentications from this address")
     by_token = raw.count(".") == 2  # a JWT (header.claims.signature); keys are UUIDs (or lk_<id>.<secret>)
-    key = key_from_token(raw) if by_token else ApiKey.find(raw)
+    key, key_hash = (key_from_token(raw), None) if by_token else _key_from_credential(raw)
     if key is None:
         AUTH_FAILURES.hit(address)
         raise exceptions.AuthenticationFailed("invalid API key or token")
@@ -82,7 +84,25 @@ def _authenticate(request) -> ApiKey | None:
     now = timezone.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    if key_hash is not None:
+        remember_key(key, key_hash)  # a no-op when the entry exists (cache.add)
     return key
+
+
+def _key_from_credential(raw: str) -> tuple[ApiKey | None, str | None]:
+    """The active key `raw` is, from the shared cache or else the database (campaigns.key_cache),
+    and the hash to cache it under when it came from the database (None when it came from the
+    cache, or is no key)."""
+    found = ApiKey.canonical(raw)
+    if found is None:
+        return None, None
+    key_hash = ApiKey.hash(found[1])
+    key = cached_key(key_hash)
+    if key is not None:
+        return key, None
+    key = ApiKey.find(raw)
+    return key, (key_hash if key is not None else None)
 
 
 def request_key(request) -> ApiKey | None:

@@ -251,16 +251,25 @@ class ApiKey(TimeStampedModel):
         return key, raw
 
     @classmethod
+    def canonical(cls, raw: str) -> tuple[str, str] | None:
+        """(lookup, canonical form) of a credential that looks like a key: a UUID in any case is
+        written in the form it was hashed in; None when it cannot be a key. The SHA-256 of the
+        canonical form is the key's `key_hash` (the auth cache is keyed by it)."""
+        if raw.startswith(cls.PREFIX) and "." in raw:
+            return raw[len(cls.PREFIX) :].split(".", 1)[0], raw
+        try:
+            raw = str(uuid.UUID(raw))
+        except ValueError:
+            return None
+        return raw.replace("-", "")[:12], raw
+
+    @classmethod
     def find(cls, raw: str) -> "ApiKey | None":
         """The active key `raw` is: a UUID (any case), or a key of the former `lk_<lookup>.<secret>` form."""
-        if raw.startswith(cls.PREFIX) and "." in raw:
-            lookup = raw[len(cls.PREFIX) :].split(".", 1)[0]
-        else:
-            try:
-                raw = str(uuid.UUID(raw))
-            except ValueError:
-                return None
-            lookup = raw.replace("-", "")[:12]
+        found = cls.canonical(raw)
+        if found is None:
+            return None
+        lookup, raw = found
         key = cls.objects.filter(lookup=lookup, is_active=True).first()
         if key is None or not secrets.compare_digest(key.key_hash, cls.hash(raw)):
             return None

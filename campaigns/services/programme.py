@@ -235,9 +235,10 @@ def api_key_update(*, key_id, name: str = UNSET, brand_ids: list[str] = UNSET) -
 
 
 def api_key_revoke(*, key_id) -> ApiKey:
-    """Deactivate a key for good: the API looks keys (and the keys behind tokens) up on every
-    request among active ones only (ApiKey.find, campaigns.auth.key_from_token), so the next
-    request with it, or with a token it issued, answers 401. Revoking twice is no error."""
+    """Deactivate a key for good: the API finds keys (and the keys behind tokens) among active
+    ones only (ApiKey.find, campaigns.auth.key_from_token), and the save replaces the key's
+    cached entry on commit (campaigns.key_cache), so the next request with it, in any process,
+    or with a token it issued, answers 401. Revoking twice is no error."""
     with transaction.atomic():
         key = get_or_404(ApiKey.objects.select_for_update(), key_id, "API key")
         if key.is_active:
