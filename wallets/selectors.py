@@ -53,16 +53,29 @@ def wallet_view(*, wallet_id, now: datetime, with_lines: bool = True, brands: se
         visible = Q(reward__brand_id__in=brands) | Q(reward__brand__isnull=True)
         totals, live = totals.filter(visible), live.filter(visible)
     totals = list(totals)
-    stale = dict(
-        WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE, expiration_date__lte=now)
-        .values_list("reward_id")
-        .annotate(free=Sum(F("remaining") - F("reserved")))
-    )
-    stale = {reward_id: exact(free) for reward_id, free in stale.items()}
-    # The next date a reward's spendable amount shrinks, and by how much: the earliest
-    # expiration among live lines with a free amount, summed at that date (two indexed queries).
+    # Per reward, in one grouped query over the AVAILABLE lines: what is past its date and not
+    # expired by the sweep yet (it stops counting at once), and the next date the spendable
+    # amount shrinks (the earliest expiration among live lines with a free amount).
     with_free = live.filter(remaining__gt=F("reserved"), expiration_date__isnull=False)
-    next_exp = dict(with_free.values_list("reward_id").annotate(first=Min("expiration_date")))
+    available = WalletLine.objects.filter(wallet_id=wallet_id, state=S.AVAILABLE)
+    if brands is not None:
+        available = available.filter(visible)  # per reward, so no visible total's figures change
+    stale, next_exp = {}, {}
+    for reward_id, past, first in (
+        available.values_list("reward_id")
+        .annotate(
+            past=Sum(F("remaining") - F("reserved"), filter=Q(expiration_date__lte=now)),
+            first=Min(
+                "expiration_date",
+                filter=Q(expiration_date__gt=now, remaining__gt=F("reserved")),  # reserved >= 0: remaining > 0
+            ),
+        )
+        .values_list("reward_id", "past", "first")
+    ):
+        if past is not None:
+            stale[reward_id] = exact(past)
+        if first is not None:
+            next_exp[reward_id] = first
     expiring: dict = defaultdict(Decimal)
     if next_exp:
         at_next = Q()
