@@ -84,8 +84,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # Connection reuse: persistent connections (CONN_MAX_AGE, checked before reuse so a restarted
+    # PostgreSQL costs no failed request) or, with DATABASE_POOL=true, psycopg's pool (Django 5.2;
+    # CONN_MAX_AGE must then be 0; psycopg[pool] in requirements.in).
+    # DATABASE_PREPARE_THRESHOLD: psycopg prepares a statement after that many runs on one
+    # connection; unset or "off" never prepares (Django's default, as before): keep it so behind
+    # PgBouncer in transaction pooling, where prepared statements break (README, "Operating it").
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    if env.bool("DATABASE_POOL", default=False):
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        _options["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX", default=8),
+        }
+    else:
+        DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    _prepare = env("DATABASE_PREPARE_THRESHOLD", default="")
+    if _prepare:
+        _options["prepare_threshold"] = None if _prepare.lower() == "off" else int(_prepare)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -213,6 +230,9 @@ LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=200)
 # request holds it (bench/redeem_bench.py). Past it: 422 `redemption_lines_limit`.
 LOYALTY_MAX_LINES_PER_EVENT = env.int("LOYALTY_MAX_LINES_PER_EVENT", default=1000)
 LOYALTY_API_TOKEN_MAX_AGE = 3600  # seconds a token from GET /auth/authorize stays valid
+# Seconds a resolved API key stays in the shared cache (campaigns.key_cache; 0: looked up every
+# request). A revocation is seen at once whatever the value: it replaces the entry on commit.
+LOYALTY_API_KEY_CACHE_SECONDS = env.int("LOYALTY_API_KEY_CACHE_SECONDS", default=30)
 # /api/docs/, /api/redoc/ and /api/schema/ for anyone (true), or only for staff users logged into
 # the admin (false: others are sent to the admin login). Read at each request.
 LOYALTY_PUBLIC_API_DOCS = env.bool("LOYALTY_PUBLIC_API_DOCS", default=True)
