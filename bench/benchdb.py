@@ -39,3 +39,27 @@ def bench_database(sqlite_name: str) -> None:
         call_command("flush", "--noinput", verbosity=0)
         for name in ("0002_builtin_event_types", "0004_base_tier_and_version"):
             import_module(f"campaigns.migrations.{name}").create(apps, None)
+
+
+def per_value_programme(campaign_name: str = "bench points"):
+    """Brand B1, a POINTS reward (2 decimals) and one running PER_VALUE campaign on PURCHASE (1
+    point per 10 spent, no conditions: every purchase matches), the programme the HTTP and
+    webhook benches drive. Returns (brand, reward). Call after bench_database()."""
+    from campaigns.models import Brand, Campaign, EventType, Reward
+
+    brand = Brand.objects.create(id="B1", name="Bench")
+    reward = Reward.objects.create(brand=brand, name="Points", type="POINTS", decimals=2)
+    Campaign.objects.create(
+        brand=brand,
+        name=campaign_name,
+        trigger=EventType.objects.get(pk="PURCHASE"),
+        start_date="2020-01-01T00:00:00Z",
+        rules=[
+            {
+                "id": "r1",
+                "conditions": [],
+                "effects": [{"reward_id": str(reward.pk), "kind": "PER_VALUE", "amount": 1, "per": 10}],
+            }
+        ],
+    )
+    return brand, reward

@@ -41,7 +41,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 
-from benchdb import ROOT, bench_database
+from benchdb import ROOT, bench_database, per_value_programme
 from import_bench import ensure_database
 from openloop import open_loop
 from webhook_bench import Process, free_port, wait_until
@@ -73,25 +73,10 @@ def seed() -> str:
     """The programme and the customers, through the services; the raw API key."""
     from django.db import transaction
 
-    from campaigns.models import Brand, Campaign, EventType, Reward
     from campaigns.services.programme import api_key_create
     from wallets.services import customer_register
 
-    brand = Brand.objects.create(id="B1", name="Bench")
-    reward = Reward.objects.create(brand=brand, name="Points", type="POINTS", decimals=2)
-    Campaign.objects.create(
-        brand=brand,
-        name="bench points",
-        trigger=EventType.objects.get(pk="PURCHASE"),
-        start_date="2020-01-01T00:00:00Z",
-        rules=[
-            {
-                "id": "r1",
-                "conditions": [],
-                "effects": [{"reward_id": str(reward.pk), "kind": "PER_VALUE", "amount": 1, "per": 10}],
-            }
-        ],
-    )
+    per_value_programme("bench points")
     with transaction.atomic():
         for i in range(CUSTOMERS):
             customer_register(id=f"bench-{i}", record_event=False)

@@ -35,7 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from benchdb import bench_database
+from benchdb import bench_database, per_value_programme
 
 ROOT = Path(__file__).resolve().parent.parent
 RECEIVER_DELAY = 2.0
@@ -149,28 +149,13 @@ def main() -> None:
     bench_database("webhook_bench.sqlite3")
     from django.conf import settings
 
-    from campaigns.models import Brand, Campaign, EventType, Reward
     from campaigns.services import api_key_create
     from config.celery_app import app
     from wallets.services import customer_register
     from webhooks.models import WebhookDelivery
     from webhooks.services import endpoint_create
 
-    brand = Brand.objects.create(id="B1", name="Bench")
-    reward = Reward.objects.create(brand=brand, name="Points", type="POINTS", decimals=2)
-    Campaign.objects.create(
-        brand=brand,
-        name="points",
-        trigger=EventType.objects.get(pk="PURCHASE"),
-        start_date="2020-01-01T00:00:00Z",
-        rules=[
-            {
-                "id": "r1",
-                "conditions": [],
-                "effects": [{"reward_id": str(reward.pk), "kind": "PER_VALUE", "amount": 1, "per": 10}],
-            }
-        ],
-    )
+    per_value_programme("points")
     customers = [customer_register(id=f"bench-{i}").pk for i in range(20)]
     _key, raw_key = api_key_create(name="bench")
 
