@@ -54,6 +54,7 @@ from core.bulk import Table, next_ids
 from core.json import jsonable
 from importing.metrics import buckets_write, metrics_clean
 from importing.records import (
+    ALREADY_IMPORTED,
     MAX_TEXT,
     BatchResult,
     Issue,
@@ -226,7 +227,7 @@ def customers_import(
                     if i in refused:
                         continue
                     if cid in existing and existing[cid] is not None:
-                        skipped.append(Issue(i, cid, "already_imported", "this customer was imported already"))
+                        skipped.append(Issue(i, cid, ALREADY_IMPORTED, "this customer was imported already"))
                     elif cid in existing:
                         errors[i] = Issue(i, cid, "customer_exists", f"customer {cid!r} already exists")
                     elif i in line_issues:

@@ -30,13 +30,25 @@ from django.db.models import Min
 from django.utils import timezone
 
 from campaigns.models import Brand, EventType
+from core.api import flatten_errors
 from core.clock import month_of
 from events.api import OrderIn
 from events.metrics import NOT_COUNTED, buckets_expected
 from events.models import Event
 from events.status import Source, events_record_history
 from importing.models import ImportedEvent
-from importing.records import MAX_KEY, BatchResult, Issue, RecordError, import_lock, moment, obj, record, text
+from importing.records import (
+    ALREADY_IMPORTED,
+    MAX_KEY,
+    BatchResult,
+    Issue,
+    RecordError,
+    import_lock,
+    moment,
+    obj,
+    record,
+    text,
+)
 from importing.tiers import tiers_recompute
 from wallets.ledger import wallets_lock
 from wallets.models import Customer, MetricBucket
@@ -65,7 +77,8 @@ def event_record_clean(raw) -> dict:
     if "order" in raw:
         order = OrderIn(data=raw["order"])
         if not order.is_valid():
-            raise RecordError("invalid", _first_error(order.errors, "order"))
+            path, message = next(iter(flatten_errors(order.errors, "order").items()))
+            raise RecordError("invalid", f"{path}: {message}")
         out["order"] = dict(order.validated_data)
     elif out["type"] == "PURCHASE":
         raise RecordError("required", "order: a PURCHASE event needs an order")
@@ -78,18 +91,6 @@ def event_record_clean(raw) -> dict:
     out["purchase_id"] = (out.get("order") or {}).get("purchase_id")
     out["key"] = _key(raw, out)
     return out
-
-
-def _first_error(errors, path: str = "") -> str:
-    if isinstance(errors, dict):
-        name, value = next(iter(errors.items()))
-        return _first_error(value, f"{path}.{name}" if path else str(name))
-    if isinstance(errors, list) and errors:
-        first = errors[0]
-        if isinstance(first, (dict, list)):
-            return _first_error(first, path)
-        return f"{path}: {first}" if path else str(first)
-    return f"{path}: invalid"
 
 
 def _key(raw: dict, out: dict) -> str:
@@ -133,9 +134,7 @@ def events_import(
         for index, rec in enumerate(records):
             problem = _refusal(rec, done, seen, customers, known_brands, types, live)
             if problem:
-                (result.skipped if problem[0] == "already_imported" else result.errors).append(
-                    Issue(index, rec["key"], *problem)
-                )
+                result.answer(Issue(index, rec["key"], *problem))
                 continue
             seen.add(rec["key"])
             if rec["purchase_id"]:
@@ -166,7 +165,7 @@ def _live_purchases(purchases: set[tuple]) -> set[tuple]:
 
 def _refusal(rec, done, seen, customers, brands, types, live) -> tuple[str, str] | None:
     if rec["key"] in done:
-        return "already_imported", "this event was imported before"
+        return ALREADY_IMPORTED, "this event was imported before"
     if rec["key"] in seen:
         return "duplicate_record", "the same event is earlier in this batch"
     if rec["customer_id"] not in customers:

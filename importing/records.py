@@ -25,6 +25,7 @@ from core.amounts import MAX_AMOUNT, QUANTUM, parse_decimal
 MAX_BATCH = 1_000  # records one migration call may carry (SPEC section 8)
 MAX_TEXT = 255
 MAX_KEY = 300
+ALREADY_IMPORTED = "already_imported"  # the code of a record skipped as a repeat
 
 
 class RecordError(Exception):
@@ -38,7 +39,7 @@ class RecordError(Exception):
 
 @dataclass
 class Issue:
-    """One record not imported (`code` "already_imported" for one skipped as a repeat)."""
+    """One record not imported (`code` ALREADY_IMPORTED for one skipped as a repeat)."""
 
     index: int  # the record's position in its call (0-based), or its line in a file (1-based)
     id: str  # the record's key (a customer id, an event's key, a transaction's key)
@@ -55,10 +56,9 @@ class BatchResult:
     skipped: list[Issue] = field(default_factory=list)  # already imported: nothing written
     errors: list[Issue] = field(default_factory=list)  # refused: nothing written
 
-    def add(self, other: BatchResult) -> None:
-        self.imported += other.imported
-        self.skipped += other.skipped
-        self.errors += other.errors
+    def answer(self, issue: Issue) -> None:
+        """A record not imported: skipped when it is a repeat, refused otherwise."""
+        (self.skipped if issue.code == ALREADY_IMPORTED else self.errors).append(issue)
 
 
 def import_lock() -> None:

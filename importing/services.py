@@ -17,7 +17,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import BusinessRuleError, InvalidInput, NotFound
-from importing.kinds import Kind  # noqa: F401 (tests build one)
 from importing.kinds import kind as kind_of
 from importing.models import ImportJob
 from importing.records import MAX_BATCH, RecordError

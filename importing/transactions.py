@@ -29,6 +29,7 @@ from campaigns.models import Brand, Reward
 from core.amounts import exact
 from importing.models import HistoricalTransaction
 from importing.records import (
+    ALREADY_IMPORTED,
     MAX_KEY,
     BatchResult,
     Issue,
@@ -159,9 +160,7 @@ def transactions_import(
         for index, rec in enumerate(records):
             problem = _refusal(rec, done, seen, customers, rewards, known_brands)
             if problem:
-                (result.skipped if problem[0] == "already_imported" else result.errors).append(
-                    Issue(index, rec["key"], *problem)
-                )
+                result.answer(Issue(index, rec["key"], *problem))
                 continue
             seen.add(rec["key"])
             candidates.append((index, rec))
@@ -198,7 +197,7 @@ def _rewards(ids: set[str], brands: set[str] | None) -> set[str]:
 
 def _refusal(rec, done, seen, customers, rewards, brands) -> tuple[str, str] | None:
     if rec["key"] in done:
-        return "already_imported", "this transaction was imported before"
+        return ALREADY_IMPORTED, "this transaction was imported before"
     if rec["key"] in seen:
         return "duplicate_record", "the same transaction is earlier in this batch"
     if rec["customer_id"] not in customers:

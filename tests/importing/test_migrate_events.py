@@ -240,7 +240,8 @@ def test_a_job_goes_on_from_its_last_committed_chunk(customer, brand, monkeypatc
     """A worker that dies mid-job (the task is delivered again, acks_late) writes nothing twice."""
     monkeypatch.setattr(services, "CHUNK", 2)
     job = services.import_job_create(kind="events", records=[purchase(n) for n in range(5)])
-    real = services.kind_of("events").write
+    events_kind = services.kind_of("events")
+    real = events_kind.write
     calls = []
 
     def dies_on_the_second_chunk(records, **kwargs):
@@ -249,7 +250,7 @@ def test_a_job_goes_on_from_its_last_committed_chunk(customer, brand, monkeypatc
             raise KeyboardInterrupt  # the worker killed mid-chunk: not an error of the job
         return real(records, **kwargs)
 
-    monkeypatch.setattr(services, "kind_of", lambda name: services.Kind(*real_kind(name, dies_on_the_second_chunk)))
+    monkeypatch.setattr(services, "kind_of", lambda name: events_kind._replace(write=dies_on_the_second_chunk))
     with pytest.raises(KeyboardInterrupt):
         services.import_job_run(job_id=job.pk)
     job.refresh_from_db()
@@ -260,13 +261,6 @@ def test_a_job_goes_on_from_its_last_committed_chunk(customer, brand, monkeypatc
     job.refresh_from_db()
     assert (job.status, job.processed, job.imported, job.skipped) == ("DONE", 5, 5, 0)
     assert Event.objects.filter(type_id="PURCHASE").count() == 5
-
-
-def real_kind(name, write):
-    from importing.kinds import kind
-
-    found = kind(name)
-    return found.clean, write, found.key_field
 
 
 def test_an_imported_event_can_be_reversed_like_a_live_one(api, customer, brand):
