@@ -60,6 +60,7 @@ from importing.records import (
     Issue,
     RecordError,
     amount,
+    bounded_object,
     day,
     import_lock,
     items,
@@ -76,7 +77,6 @@ from wallets.services import customer_id_problem
 
 MAX_FIELDS = 100  # top-level fields of a record (unknown ones are ignored, not stored)
 MAX_LINES = 50  # balance lines of a customer
-MAX_OBJECT_CHARS = 16_384  # `tags` and `metadata`, each, as JSON text
 RETRIES = 3  # a batch that meets a customer registered meanwhile is retried
 FIRST_DOB = date(1900, 1, 1)
 _email = EmailValidator()
@@ -124,8 +124,8 @@ def customer_record_clean(raw) -> dict:
         "country": text(raw, "country", max_length=100),
         "platforms": _platforms(raw),
         "is_anonymous": _flag(raw, "is_anonymous"),
-        "tags": _object(raw, "tags", max_keys=MAX_TAGS),
-        "metadata": _object(raw, "metadata"),
+        "tags": jsonable(bounded_object(raw, "tags", max_keys=MAX_TAGS, max_key=MAX_TAG_KEY)),
+        "metadata": jsonable(bounded_object(raw, "metadata")),
         "balance": lines,
         "metrics": metrics_clean(obj(raw, "metrics")),
     }
@@ -179,18 +179,6 @@ def _platforms(raw: dict) -> list[str]:
     if not all(isinstance(p, str) and 0 < len(p) <= MAX_TEXT for p in platforms):
         raise RecordError("invalid", f"platforms: strings of 1 to {MAX_TEXT} characters")
     return list(dict.fromkeys(platforms))
-
-
-def _object(raw: dict, name: str, *, max_keys: int | None = None) -> dict:
-    value = obj(raw, name)
-    if not value:
-        return {}
-    if max_keys is not None and (len(value) > max_keys or any(len(key) > MAX_TAG_KEY for key in value)):
-        raise RecordError("invalid", f"{name}: at most {max_keys} keys of at most {MAX_TAG_KEY} characters")
-    value = jsonable(value)
-    if len(json.dumps(value)) > MAX_OBJECT_CHARS:
-        raise RecordError("invalid", f"{name}: at most {MAX_OBJECT_CHARS} characters as JSON")
-    return value
 
 
 # ---- writing a batch ---------------------------------------------------------------------------

@@ -43,9 +43,9 @@ from importing.records import (
     BatchResult,
     Issue,
     RecordError,
+    bounded_object,
     import_lock,
     moment,
-    obj,
     record,
     text,
 )
@@ -87,7 +87,7 @@ def event_record_clean(raw) -> dict:
             if raw.get(name) not in (None, ""):
                 out[name] = text(raw, name)
         elif name in raw:
-            out[name] = obj(raw, name)
+            out[name] = bounded_object(raw, name)
     out["purchase_id"] = (out.get("order") or {}).get("purchase_id")
     out["key"] = _key(raw, out)
     return out

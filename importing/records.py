@@ -21,10 +21,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from core.amounts import MAX_AMOUNT, QUANTUM, parse_decimal
+from core.json import exact_dumps
 
 MAX_BATCH = 1_000  # records one migration call may carry (SPEC section 8)
 MAX_TEXT = 255
 MAX_KEY = 300
+MAX_OBJECT_CHARS = 16_384  # a free-form object of a record (`metadata`, `tags`, `details`), as JSON text
 ALREADY_IMPORTED = "already_imported"  # the code of a record skipped as a repeat
 
 
@@ -155,6 +157,20 @@ def obj(raw: dict, name: str) -> dict:
         return {}
     if not isinstance(value, dict):
         raise RecordError("invalid", f"{name}: must be an object")
+    return value
+
+
+def bounded_object(raw: dict, name: str, *, max_keys: int | None = None, max_key: int = MAX_TEXT) -> dict:
+    """A free-form object (`metadata`, `tags`, `details`), at most MAX_OBJECT_CHARS as JSON and,
+    with `max_keys`, at most that many keys of at most `max_key` characters. Its numbers stay as
+    parsed (Decimals)."""
+    value = obj(raw, name)
+    if not value:
+        return {}
+    if max_keys is not None and (len(value) > max_keys or any(len(key) > max_key for key in value)):
+        raise RecordError("invalid", f"{name}: at most {max_keys} keys of at most {max_key} characters")
+    if len(exact_dumps(value)) > MAX_OBJECT_CHARS:
+        raise RecordError("invalid", f"{name}: at most {MAX_OBJECT_CHARS} characters as JSON")
     return value
 
 

@@ -35,9 +35,9 @@ from importing.records import (
     Issue,
     RecordError,
     amount,
+    bounded_object,
     import_lock,
     moment,
-    obj,
     record,
     text,
     uuid_text,
@@ -59,7 +59,7 @@ def transaction_record_clean(raw) -> dict:
         "type": text(raw, "type", required=True, max_length=32).upper(),
         "amount": amount(raw, "amount", nonzero=True),
         "created_at": moment(raw, "created_at", required=True, past=True),
-        "details": dict(obj(raw, "details")),
+        "details": dict(bounded_object(raw, "details")),
     }
     if out["type"] not in TYPES:
         raise RecordError("invalid", f"type: one of {', '.join(TYPES)}")

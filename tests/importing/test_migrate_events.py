@@ -296,3 +296,11 @@ def test_two_workers_importing_the_same_events_at_once_write_them_once(brand):
     assert sorted(result.imported for _, result in outcomes) == [0, 20]
     assert sorted(len(result.skipped) for _, result in outcomes) == [0, 20]
     assert Event.objects.filter(type_id="PURCHASE").count() == 20
+
+
+@pytest.mark.parametrize("name", ["metadata", "tags"])
+def test_an_events_objects_are_bounded_like_a_customers(name):
+    from importing.records import MAX_OBJECT_CHARS, RecordError
+
+    with pytest.raises(RecordError, match=name):
+        event_record_clean({**purchase(1), name: {"k": "x" * (MAX_OBJECT_CHARS + 1)}})

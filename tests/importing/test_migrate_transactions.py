@@ -143,3 +143,10 @@ def test_bad_rows_are_refused_with_400(api, stars, migrated, change, named):
 
     body = assert_error(response, 400, "validation_error", named="transactions[0]")
     assert named in body["details"]["transactions[0]"]
+
+
+def test_a_rows_details_are_bounded_like_a_customers_metadata(stars):
+    from importing.records import MAX_OBJECT_CHARS, RecordError
+
+    with pytest.raises(RecordError, match="details"):
+        transaction_record_clean({**history(stars, 100)[0], "details": {"note": "x" * (MAX_OBJECT_CHARS + 1)}})
