@@ -144,22 +144,34 @@ def grants_under_campaign_locks(
     )
     if any(cid not in rows or rows[cid].revision != c.revision for cid, c in compiled.items()):
         raise ProgrammeChanged
+    left = {cid: None if row.budget is None else row.budget - row.budget_used for cid, row in rows.items()}
+    out, used = grants_cut_to_budgets(grants, left=left, decimals=decimals)
+    campaign_budgets_add(used)
+    return out
+
+
+def grants_cut_to_budgets(grants: list[Grant], *, left: dict, decimals: dict) -> tuple[list[Grant], dict]:
+    """The grants cut, in order, to what their campaigns' budgets have left (`left`: {campaign
+    id (text): amount, or None without a budget}), each amount rounded down to its reward's
+    `decimals` ({reward id: places}) and marked budgeted; grants cut to nothing are dropped.
+    Returns them and what they use of each budget ({campaign id: amount}), for
+    campaign_budgets_add. The caller holds the budgeted campaigns' rows."""
     used: dict = defaultdict(Decimal)
     out = []
     for grant in grants:
-        row = rows[str(grant.campaign_id)]
-        if row.budget is None:
+        room = left.get(str(grant.campaign_id))
+        if room is None:
             out.append(grant)
             continue
-        left = row.budget - row.budget_used - used[grant.campaign_id]
-        amount = min(grant.amount, left).quantize(quantum(decimals[grant.reward_id]), rounding=ROUND_DOWN)
+        amount = min(grant.amount, room - used[grant.campaign_id]).quantize(
+            quantum(decimals[grant.reward_id]), rounding=ROUND_DOWN
+        )
         if amount > 0:
             used[grant.campaign_id] += amount
             out.append(
                 Grant(grant.campaign_id, grant.rule_id, grant.reward_id, amount, grant.expiration, budgeted=True)
             )
-    campaign_budgets_add(used)
-    return out
+    return out, used
 
 
 def budgets_give_back(*, event_id) -> None:

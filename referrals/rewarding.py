@@ -32,18 +32,17 @@ credited last.
 from __future__ import annotations
 
 import uuid
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Q
 
 from campaigns.engine import Grant, evaluate
 from campaigns.services import campaign_budgets_add, campaign_budgets_lock
-from core.amounts import quantum
 from core.exceptions import LimitExceeded
 from core.json import jsonable
 from events.models import Event
-from events.rewarding import event_facts, grants_under_campaign_locks
+from events.rewarding import event_facts, grants_cut_to_budgets, grants_under_campaign_locks
 from events.services.outcome import NO_BEHAVIORAL_CONSENT, event_result
 from events.status import Source, event_transition
 from referrals.models import Referral, ReferralCode
@@ -194,22 +193,15 @@ def referrer_reward(*, event, entry: dict, now) -> Event | None:
 
 def _within_budget(grants: list[Grant], ledger, campaign_id) -> list[Grant]:
     """The grants cut to what the campaign's budget has left, counted used (its row locked after
-    the referrer's wallet, like every budget)."""
+    the referrer's wallet, like every budget): events.rewarding.grants_cut_to_budgets."""
     if not grants:
         return grants
     budget, used = campaign_budgets_lock([campaign_id]).get(campaign_id, (None, Decimal(0)))
     if budget is None:
         return grants
-    left, out = budget - used, []
-    for grant in grants:
-        step = quantum(ledger.rewards[str(grant.reward_id)].decimals)
-        amount = min(grant.amount, left).quantize(step, rounding=ROUND_DOWN)
-        if amount > 0:
-            left -= amount
-            out.append(
-                Grant(grant.campaign_id, grant.rule_id, grant.reward_id, amount, grant.expiration, budgeted=True)
-            )
-    campaign_budgets_add({campaign_id: sum((g.amount for g in out), Decimal(0))})
+    decimals = {g.reward_id: ledger.rewards[str(g.reward_id)].decimals for g in grants}
+    out, counted = grants_cut_to_budgets(grants, left={str(campaign_id): budget - used}, decimals=decimals)
+    campaign_budgets_add({campaign_id: sum(counted.values(), Decimal(0))})
     return out
 
 
