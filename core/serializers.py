@@ -20,7 +20,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from core.amounts import MAX_AMOUNT
-from core.json import jsonable
+from core.json import exact_dumps, jsonable
 
 ALIASES = {
     "fulfill": "fulfilled",
@@ -199,9 +199,17 @@ class JSONValueField(serializers.JSONField):
 
 
 class JSONObjectField(JSONValueField):
+    """A JSON object; with `max_chars`, at most that many characters as JSON (a code's metadata)."""
+
+    def __init__(self, *, max_chars: int | None = None, **kwargs):
+        self.max_chars = max_chars
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         if not isinstance(data, dict):
             raise serializers.ValidationError("must be a JSON object")
+        if self.max_chars is not None and len(exact_dumps(data)) > self.max_chars:
+            raise serializers.ValidationError(f"at most {self.max_chars} characters as JSON")
         return super().to_internal_value(data)
 
 

@@ -1,14 +1,11 @@
 """POST /auth/totp and GET /auth/totp/verify: customer one-time codes as Masivo's (events.codes)."""
 
-import json
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.auth import allowed_brands
-from core.json import ExactJSONEncoder
 from core.renderers import InstantField, JSONObjectOutField
 from core.schema import refusal
 from core.serializers import JSONObjectField, StrictCharField, StrictSerializer
@@ -25,13 +22,9 @@ class CodeIn(StrictSerializer):
     customer_id = StrictCharField()
     metadata = JSONObjectField(
         required=False,
+        max_chars=MAX_METADATA,
         help_text=f"Kept with the code and answered by the verify; at most {MAX_METADATA} characters as JSON.",
     )
-
-    def validate_metadata(self, value):
-        if len(json.dumps(value, cls=ExactJSONEncoder)) > MAX_METADATA:
-            raise serializers.ValidationError(f"at most {MAX_METADATA} characters as JSON")
-        return value
 
 
 class CodeOut(serializers.Serializer):

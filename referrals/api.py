@@ -1,15 +1,12 @@
 """POST /customers/{id}/referrals/request-code: a customer's referral code for a REFERRALS
 campaign, created once and returned ever after (Masivo's shape; referrals.services)."""
 
-import json
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns.auth import allowed_brands, check_brand
-from core.json import ExactJSONEncoder
 from core.renderers import InstantField, JSONObjectOutField
 from core.schema import refusal
 from core.serializers import JSONObjectField, StrictCharField, StrictSerializer
@@ -24,13 +21,9 @@ class RequestCodeIn(StrictSerializer):
     brand_id = StrictCharField()
     metadata = JSONObjectField(
         required=False,
+        max_chars=MAX_METADATA,
         help_text=f"Kept with a new code (ignored when the code exists); at most {MAX_METADATA} characters as JSON.",
     )
-
-    def validate_metadata(self, value):
-        if len(json.dumps(value, cls=ExactJSONEncoder)) > MAX_METADATA:
-            raise serializers.ValidationError(f"at most {MAX_METADATA} characters as JSON")
-        return value
 
 
 class ReferralCodeOut(serializers.Serializer):

@@ -198,3 +198,9 @@ def test_parallel_wrong_guesses_cannot_overrun_the_limit(api, customer, settings
     guess = f"/api/v1/auth/totp/verify?code={_wrong(code)}&customer_id=cust-1"
     outcomes = race(*[lambda: Client(**api.headers).get(guess)] * 8)
     assert sorted(response.status_code for _kind, response in outcomes) == [404] * 3 + [429] * 5, outcomes
+
+
+def test_a_codes_metadata_is_bounded(api, customer):
+    response = api.post("/auth/totp", {"customer_id": customer.pk, "metadata": {"note": "x" * 8192}})
+    assert_error(response, 400, "validation_error", named="metadata")
+    assert not CustomerCode.objects.exists()

@@ -151,3 +151,10 @@ def test_an_emitted_event_tells_why_its_code_was_ignored(api, brand, stars, ana,
 def test_a_referral_event_cannot_be_emitted_through_the_api(api, brand, ana):
     body = {"customer_id": "ana", "brand_id": "0001", "type": "REFERRAL"}
     assert_error(api.post("/behavior/events", body), 400, "validation_error", "type")
+
+
+def test_request_code_metadata_is_bounded(api, brand, stars, ana, friends):
+    body = {"campaign_id": str(friends.pk), "brand_id": "0001", "metadata": {"note": "x" * 8192}}
+    response = api.post(f"/customers/{ana.pk}/referrals/request-code", body)
+    assert_error(response, 400, "validation_error", named="metadata")
+    assert not ReferralCode.objects.exists()
