@@ -33,9 +33,12 @@ class Redemption:
 def spendable_lines(*, wallet: Wallet, reward_id, now: datetime) -> QuerySet[WalletLine]:
     """One reward's lines that can be spent now, in consumption order: earliest expiration first
     (never-expiring last), then oldest, then first created (the id makes the order total, so
-    that slices of it never overlap)."""
+    that slices of it never overlap). `remaining > 0` follows from `remaining > reserved`, but
+    said, it lets PostgreSQL read the partial index of lines with something left (line_live_idx)
+    instead of every spent line of the wallet's history."""
     return (
-        WalletLine.objects.filter(wallet=wallet, reward_id=reward_id, state=S.AVAILABLE, remaining__gt=F("reserved"))
+        WalletLine.objects.filter(wallet=wallet, reward_id=reward_id, state=S.AVAILABLE, remaining__gt=0)
+        .filter(remaining__gt=F("reserved"))
         .filter(Q(expiration_date__isnull=True) | Q(expiration_date__gt=now))
         .order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")
     )
