@@ -10,9 +10,11 @@ transaction of its own.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import datetime
 
+import psycopg
 from django.db import connection
 from django.db.models.fields.json import JSONField
 
@@ -52,12 +54,14 @@ class Table:
         columns = ", ".join(connection.ops.quote_name(f.column) for f in self.fields)
         with connection.cursor() as cursor:
             if self.pg:  # psycopg's own cursor: its errors wrapped as Django's (IntegrityError...)
+                start = time.monotonic()
                 with (
                     connection.wrap_database_errors,
                     cursor.cursor.copy(f"COPY {self.table} ({columns}) FROM STDIN") as copy,
                 ):
                     for row in self.rows:
                         copy.write_row(row)
+                _log(f"COPY {self.table} ({columns}) FROM STDIN", start)
             else:
                 marks = ", ".join(["%s"] * len(self.fields))
                 cursor.executemany(
@@ -93,3 +97,72 @@ def next_ids(model, count: int) -> list[int]:
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
         start = cursor.fetchone()[0] + 1
     return list(range(start, start + count))
+
+
+def rows_update(model, rows: list[tuple], *, columns: list[str], same: dict | None = None) -> None:
+    """UPDATE rows of `model` by primary key in one statement: `rows` are tuples of (pk,
+    *values of `columns`) (attnames), `same` the columns every row takes the same value of.
+    PostgreSQL: one UPDATE ... FROM unnest(<one array per column>); SQLite: one executemany.
+    Values are converted as each field converts them (JSON with its encoder, amounts, moments)."""
+    if not rows:
+        return
+    same = same or {}
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    pk = model._meta.pk
+    quote = connection.ops.quote_name
+    table = model._meta.db_table
+    assigned = [f"{quote(fields[c].column)} = %s" for c in same]
+    same_values = [_prep(fields[c], v) for c, v in same.items()]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = [pk.attname, *columns]
+            arrays = [
+                f"%b::{fields[c].db_type(connection) if not isinstance(fields[c], JSONField) else 'jsonb'}[]"
+                for c in names
+            ]
+            assigned += [f"{quote(fields[c].column)} = v.c{k + 1}" for k, c in enumerate(columns)]
+            columns_of_v = ", ".join(f"c{k}" for k in range(len(names)))
+            sql = (
+                f"UPDATE {quote(table)} AS t SET {', '.join(assigned)} "
+                f"FROM unnest({', '.join(arrays)}) AS v({columns_of_v}) WHERE t.{quote(pk.column)} = v.c0"
+            )
+            params = [*same_values, *([_prep(fields[c], row[k]) for row in rows] for k, c in enumerate(names))]
+            # A server-binding psycopg cursor on the same connection, parameters sent binary:
+            # Django's cursor binds client-side, as text, and a text array escapes every quote
+            # of every JSON value in Python. Logged as Django logs its own queries.
+            start = time.monotonic()
+            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
+                raw.execute(sql, params)
+            _log(sql, start)
+        else:
+            assigned += [f"{quote(fields[c].column)} = %s" for c in columns]
+            cursor.executemany(
+                f"UPDATE {quote(table)} SET {', '.join(assigned)} WHERE {quote(pk.column)} = %s",
+                [
+                    (
+                        *same_values,
+                        *(_prep(fields[c], v) for c, v in zip(columns, row[1:], strict=True)),
+                        _prep(pk, row[0]),
+                    )
+                    for row in rows
+                ],
+            )
+
+
+def _log(sql: str, start: float) -> None:
+    """Record a statement sent past Django's cursor (COPY, binary parameters) in
+    `connection.queries`, as Django's debug cursor records its own (CaptureQueriesContext)."""
+    if connection.queries_logged:
+        connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
+
+
+def _prep(field, value):
+    """A value as the database takes it: JSON as text (the field's encoder), the rest as the
+    field prepares it (SQLite: UUIDs as hex, moments and amounts as text)."""
+    if value is None:
+        return None
+    if isinstance(field, JSONField):
+        return json.dumps(value, cls=field.encoder)
+    if connection.vendor == "postgresql":
+        return value
+    return field.get_db_prep_value(value, connection)

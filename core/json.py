@@ -46,9 +46,22 @@ def _marked(value, normalize: bool):
 
 class _Exact:
     normalize = True
+    _marking = False
 
     def encode(self, o):
-        return _MARKED.sub(lambda match: match.group(1), super().encode(_marked(o, self.normalize)))
+        # The C encoder walks the value and asks `default` for each Decimal (a marked string):
+        # no walk of the whole value in Python first (it cost more than the encoding itself).
+        self._marking = True
+        try:
+            text = super().encode(o)
+        finally:
+            self._marking = False
+        return _MARKED.sub(lambda match: match.group(1), text)
+
+    def default(self, o):
+        if self._marking and isinstance(o, Decimal):
+            return _marked(o, self.normalize)
+        return super().default(o)
 
 
 class ExactJSONEncoder(_Exact, DRFJSONEncoder):

@@ -27,7 +27,7 @@ from campaigns.models import ProgrammeVersion
 from events.models import Event
 from events.selectors import result_for_brands, visible_rewards
 from events.serializers import EventOut
-from webhooks.outbox import subscribers, webhook_announce
+from webhooks.outbox import subscribers, webhook_announce, webhooks_announce
 
 Status = Event.Status
 
@@ -55,6 +55,32 @@ def event_announce(event: Event, previous: str, to: str) -> None:
         return
     for name in names:
         webhook_announce(name, brand_id=event.brand_id, data=_builder(name, event), version=version)
+
+
+def events_announce(events: list[Event], previous: str, to: str) -> None:
+    """`event_announce` of many events that made the same change (the batched expiry): the
+    same deliveries, one per event, name and endpoint, written in one statement. Nothing is
+    read when nobody listens. Not for TIER_ADJUSTMENT events (their own path announces)."""
+    if not events:
+        return
+    version = getattr(events[0], "programme_version", None)
+    if not subscribers(version):
+        return
+    deferred = sorted(events[0].get_deferred_fields())  # left unread by the caller: read once for all
+    if deferred:
+        by_pk = {event.pk: event for event in events}
+        for row in Event.objects.filter(pk__in=list(by_pk)).values("pk", *deferred):
+            for name in deferred:
+                setattr(by_pk[row["pk"]], name, row[name])
+    webhooks_announce(
+        [
+            (name, event.brand_id, _builder(name, event))
+            for event in events
+            if event.type_id != "TIER_ADJUSTMENT"
+            for name in _names(event, previous, to)
+        ],
+        version=version,
+    )
 
 
 def _names(event: Event, previous: str, to: str) -> list[str]:

@@ -13,6 +13,8 @@ ledger refuses to run outside one). Lock order: the caller locks the event (if a
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,10 +24,12 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.db.models import Q
 
+from campaigns import cache as programme_cache
 from campaigns.models import Reward
 from core.amounts import cost_of
+from core.bulk import Table, rows_update
 from core.exceptions import NotFound
-from wallets.models import Transaction, Wallet, WalletLine, WalletTotal
+from wallets.models import Customer, Transaction, Wallet, WalletLine, WalletTotal
 
 T = Transaction.Type
 ZERO = Decimal(0)
@@ -47,6 +51,39 @@ def wallet_lock(*, customer_id: str | None = None, wallet_id=None, skip_locked: 
             raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")
         return wallet
     return wallets.get()
+
+
+# The customer's fields the engine's rules read (events.rewarding.event_facts), read with the lock.
+RULE_FIELDS = ("id", "tags", "registration_date", "tier_id", "consent")
+
+
+def wallet_lock_with_customer(*, customer_id: str) -> tuple[Wallet, Customer]:
+    """Lock the customer's wallet and read the customer's rule fields (RULE_FIELDS) in one
+    statement. On PostgreSQL the customer row is locked too, FOR KEY SHARE (it blocks no update
+    of it, only its deletion or re-keying): a request that waited for the wallet lock then gets
+    the customer as it stands after the wait, since PostgreSQL re-reads a row it locks that a
+    transaction committed a change to meanwhile (a tag or tier change is never missed; without
+    the lock it would see its snapshot from before the wait). Raises NotFound
+    (`customer_not_found`) as `wallet_lock` does."""
+    locks = " FOR UPDATE OF w FOR KEY SHARE OF c" if connection.vendor == "postgresql" else ""
+    columns = ", ".join(f"c.{Customer._meta.get_field(name).column}" for name in RULE_FIELDS)
+    found = list(
+        Customer.objects.raw(
+            f"SELECT {columns}, w.id AS wallet_pk FROM wallets_wallet w "  # noqa: S608 (no input in it)
+            f"JOIN wallets_customer c ON c.id = w.customer_id WHERE w.customer_id = %s{locks}",
+            [customer_id],
+        )
+    )
+    if not found:
+        raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")
+    customer = found[0]
+    wallet = Wallet(id=_uuid(customer.wallet_pk), customer_id=customer.pk)
+    wallet._state.adding, wallet._state.db = False, customer._state.db
+    return wallet, customer
+
+
+def _uuid(value) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def wallets_lock(*, customer_ids) -> list:
@@ -72,18 +109,29 @@ def wallet_ledger(
     reward_ids: Iterable = (),
     event_rewards: bool = False,
     skip_locked: bool = False,
+    with_customer: bool = False,
 ) -> Iterator[Ledger | None]:
     """Lock the wallet (by customer or wallet id), preload the rewards (`reward_ids`, or with
     `event_rewards` every reward the event's lines and rows name), yield the Ledger, and write
     everything it recorded on a clean exit. With `skip_locked`, yields None (and writes nothing)
-    when another transaction holds the wallet. Raises RuntimeError outside a transaction."""
+    when another transaction holds the wallet. Raises RuntimeError outside a transaction.
+
+    `with_customer` (by customer id; emit's hot path, issue 11): the customer's rule fields come
+    with the lock (`ledger.customer`, wallet_lock_with_customer), and the wallet's totals with the
+    programme version (`ledger.programme_version`) in the next statement, read after the lock."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("wallet_ledger must run inside transaction.atomic()")
-    wallet = wallet_lock(customer_id=customer_id, wallet_id=wallet_id, skip_locked=skip_locked)
+    customer = None
+    if with_customer:
+        wallet, customer = wallet_lock_with_customer(customer_id=customer_id)
+    else:
+        wallet = wallet_lock(customer_id=customer_id, wallet_id=wallet_id, skip_locked=skip_locked)
     if wallet is None:
         yield None
         return
-    ledger = Ledger(wallet=wallet, event_id=event_id, now=now)
+    ledger = Ledger(wallet=wallet, event_id=event_id, now=now, customer=customer)
+    if with_customer:
+        ledger.programme_version = ledger.load_totals_and_version()
     if event_rewards:
         touched = Q(pk__in=WalletLine.objects.filter(event_id=event_id).values("reward_id")) | Q(
             pk__in=Transaction.objects.filter(event_id=event_id).values("reward_id")
@@ -93,6 +141,93 @@ def wallet_ledger(
         ledger.load_rewards(reward_ids)
     yield ledger
     ledger._flush()
+
+
+@contextmanager
+def wallets_ledger(*, customer_ids: Iterable, now: datetime) -> Iterator[dict]:
+    """Several customers' Ledgers at once, for a batch of events (the expiry sweep): locks their
+    wallets in id order (re-locking those the caller holds costs no wait), preloads all their
+    totals and those totals' rewards (one query each), yields {wallet id: Ledger}, and on a
+    clean exit writes what every Ledger recorded in a fixed number of statements, whatever the
+    number of wallets and movements. A Ledger books rows on its `event_id`: the caller sets it
+    before each event's movements. Raises RuntimeError outside a transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("wallets_ledger must run inside transaction.atomic()")
+    wallets = list(
+        Wallet.objects.select_for_update()
+        .filter(customer_id__in=list(customer_ids))
+        .only("id", "customer_id")
+        .order_by("pk")
+    )
+    ledgers = {w.pk: Ledger(wallet=w, event_id=None, now=now, _totals={}) for w in wallets}
+    rewards: dict = {}
+    totals = list(WalletTotal.objects.filter(wallet_id__in=list(ledgers)))
+    for reward in Reward.objects.filter(pk__in={t.reward_id for t in totals}):
+        rewards[str(reward.pk)] = reward
+    for ledger in ledgers.values():
+        ledger.rewards = rewards  # shared: one look-up per reward for the whole batch
+    for total in totals:
+        ledger = ledgers[total.wallet_id]
+        total.wallet = ledger.wallet
+        ledger._totals[str(total.reward_id)] = total
+    yield ledgers
+    _flush_many(list(ledgers.values()), now)
+
+
+def _flush_many(ledgers: list, now) -> None:
+    """Every Ledger's movements in one statement per table (COPY or UPDATE ... FROM unnest on
+    PostgreSQL: core.bulk), as `Ledger._flush` writes one Ledger's."""
+    new_lines = [line for ledger in ledgers for line in ledger.new_lines]
+    if new_lines:
+        WalletLine.objects.bulk_create(new_lines)
+    rows_update(
+        WalletLine,
+        [
+            (line.pk, line.remaining, line.reserved, line.state, line.reservation_expires_at)
+            for ledger in ledgers
+            for line in ledger.dirty_lines.values()
+        ],
+        columns=["remaining", "reserved", "state", "reservation_expires_at"],
+        same={"updated_at": now},
+    )
+    rows = [row for ledger in ledgers for row in ledger.rows]
+    if rows:
+        table = Table(
+            Transaction,
+            ["type", "amount", "wallet_id", "reward_id", "line_id", "event_id", "campaign_id", "brand_id", "cost"]
+            + ["created_at", "details"],
+        )
+        for row in rows:
+            line = row.line
+            table.add(
+                row.type,
+                row.amount,
+                row.wallet_id,
+                row.reward_id,
+                line.pk if line is not None else None,
+                row.event_id,
+                row.campaign_id,
+                row.brand_id,
+                row.cost,
+                row.created_at,
+                json.dumps(row.details or {}),
+            )
+        table.write()
+    new_totals = [total for ledger in ledgers for total in ledger._new_totals]
+    if new_totals:
+        WalletTotal.objects.bulk_create(new_totals)
+    rows_update(
+        WalletTotal,
+        [
+            (t.pk, t.balance, t.reserved, t.debt, t.pending)
+            for ledger in ledgers
+            for t in (ledger._totals or {}).values()
+            if t.pk is not None and t not in ledger._new_totals
+        ],
+        columns=["balance", "reserved", "debt", "pending"],
+    )
+    for ledger in ledgers:
+        ledger.new_lines, ledger.dirty_lines, ledger.rows, ledger._new_totals = [], {}, [], []
 
 
 @dataclass
@@ -108,6 +243,23 @@ class Ledger:
     _totals: dict | None = None
     _new_totals: list[WalletTotal] = field(default_factory=list)
     rewards: dict = field(default_factory=dict)
+    customer: Customer | None = None  # wallet_ledger(with_customer=True)
+    programme_version: int | None = None  # likewise
+
+    def load_totals_and_version(self) -> int:
+        """Read the wallet's totals and the programme's version in one statement (after the
+        lock: a new snapshot under READ COMMITTED) and return the version (0 before any)."""
+        rows = list(
+            WalletTotal.objects.raw(
+                "SELECT t.id, t.wallet_id, t.reward_id, t.balance, t.reserved, t.debt, t.pending, "
+                "v.version AS programme_version FROM (SELECT 1 AS one) o "
+                "LEFT JOIN campaigns_programmeversion v ON v.id = 1 "
+                "LEFT JOIN wallets_wallettotal t ON t.wallet_id = %s",
+                [WalletTotal._meta.get_field("wallet").get_db_prep_value(self.wallet.pk, connection)],
+            )
+        )
+        self._totals = {str(t.reward_id): t for t in rows if t.pk is not None}
+        return rows[0].programme_version or 0
 
     # ---- totals -------------------------------------------------------------------------
     def total(self, reward_id) -> WalletTotal:
@@ -121,10 +273,26 @@ class Ledger:
             self._new_totals.append(total)
         return total
 
-    def load_rewards(self, reward_ids: Iterable) -> None:
-        """Load the rewards movements will name (one query; none when there are none)."""
+    def totals_with_rewards(self) -> list[WalletTotal] | None:
+        """Every total of the wallet as this ledger holds them (read after the lock, with this
+        block's movements applied), each with its reward (from the programme cache at the
+        ledger's programme version); None if the ledger never read them."""
+        if self._totals is None:
+            return None
+        totals = list(self._totals.values())
+        self.load_rewards({t.reward_id for t in totals}, version=self.programme_version)
+        for total in totals:
+            total.reward = self.rewards[str(total.reward_id)]
+        return totals
+
+    def load_rewards(self, reward_ids: Iterable, *, version: int | None = None) -> None:
+        """Load the rewards movements will name (one query; none when there are none). With the
+        programme `version` the caller read under this ledger's lock, from the programme cache
+        (campaigns.cache.rewards: no query while the version holds; its rows are shared, read-only)."""
         missing = [str(pk) for pk in reward_ids if str(pk) not in self.rewards]
-        if missing:
+        if missing and version is not None:
+            self.rewards.update(programme_cache.rewards(missing, version=version))
+        elif missing:
             self.rewards.update({str(k): v for k, v in Reward.objects.in_bulk(missing).items()})
 
     def _reward(self, reward_id) -> Reward:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -213,12 +214,76 @@ def wallet_release(*, ledger: Ledger, drop_state: str) -> None:
     """Expiry or cancellation of a held event: its PENDING lines are dropped (to `drop_state`)
     and its reservations return to their lines; a line that expired meanwhile expires the
     returned amount at once; a line reversed meanwhile gives it to the debt."""
-    for line in WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id, state=S.PENDING):
+    pending = WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id, state=S.PENDING)
+    _release_moves(ledger, pending, lambda: _reservations(ledger), drop_state)
+
+
+@dataclass
+class HeldBatch:
+    """Held events of several wallets ending unfulfilled together (the expiry sweep), read in a
+    fixed number of queries (`held_batch_load`) and released one by one in memory
+    (`held_batch_release`) on the Ledgers of one `wallets_ledger` block."""
+
+    ledgers: dict  # wallet id -> Ledger
+    wallet_of: dict  # event id -> wallet id
+    lines: dict  # event id -> every line of the event, in id order
+    reservations: dict  # event id -> [(line, amount, place)], as _reservations answers
+    reserved_lines: dict  # line id -> the line (one object per line for the whole batch)
+
+
+def held_batch_load(*, ledgers: dict, holds: list[tuple]) -> HeldBatch:
+    """`holds`: (event id, wallet id) of each held event; `ledgers`: wallets_ledger's. Three
+    queries whatever the number of events: their lines, their reservation rows, the lines
+    those rows reserve."""
+    wallet_of = dict(holds)
+    lines: dict = defaultdict(list)
+    # (their own timestamps are not read: the Ledger writes updated_at, nothing shows them)
+    for line in (
+        WalletLine.objects.filter(event_id__in=list(wallet_of)).defer("created_at", "updated_at").order_by("id")
+    ):
+        lines[line.event_id].append(line)
+    held: dict = defaultdict(lambda: defaultdict(Decimal))
+    places: dict = defaultdict(dict)
+    for event_id, wallet_id, line_id, amount, details in Transaction.objects.filter(
+        event_id__in=list(wallet_of), type__in=Transaction.RESERVATION_TYPES
+    ).values_list("event_id", "wallet_id", "line_id", "amount", "details"):
+        if wallet_of.get(event_id) == wallet_id:
+            held[event_id][line_id] += amount
+            places[event_id].setdefault(line_id, (details or {}).get("place", "redeem"))
+    reserved_lines = WalletLine.objects.defer("created_at", "updated_at").in_bulk(
+        list({line_id for by_line in held.values() for line_id in by_line})
+    )
+    reservations = {
+        event_id: [
+            (reserved_lines[line_id], amount, places[event_id][line_id])
+            for line_id, amount in sorted(by_line.items())
+            if amount > 0
+        ]
+        for event_id, by_line in held.items()
+    }
+    return HeldBatch(ledgers, wallet_of, lines, reservations, reserved_lines)
+
+
+def held_batch_release(batch: HeldBatch, *, event_id, drop_state: str) -> Ledger:
+    """wallet_release of one event of the batch, in memory, on its wallet's Ledger (whose rows
+    are booked on this event from now on). Returns that Ledger."""
+    wallet_id = batch.wallet_of[event_id]
+    ledger = batch.ledgers[wallet_id]
+    ledger.event_id = event_id
+    pending = [
+        line for line in batch.lines.get(event_id, ()) if line.state == S.PENDING and line.wallet_id == wallet_id
+    ]
+    _release_moves(ledger, pending, lambda: batch.reservations.get(event_id, ()), drop_state)
+    return ledger
+
+
+def _release_moves(ledger: Ledger, pending, reservations, drop_state: str) -> None:
+    for line in pending:
         ledger.total(line.reward_id).pending -= line.amount
         line.state = drop_state
         line.reservation_expires_at = None
         ledger.touch(line)
-    for line, amount, _place in _reservations(ledger):
+    for line, amount, _place in reservations():
         ledger.row(T.RELEASE, -amount, reward_id=line.reward_id, line=line)
         if line.state == S.EXPIRED:
             ledger.row(
@@ -337,13 +402,17 @@ def metrics_apply(
     issued_at: datetime,
     sign: int,
     last_visit: datetime | None = None,
-) -> None:
+    with_buckets: bool = False,
+) -> list[MetricBucket] | None:
     """Add (sign=1) or take back (sign=-1) one RESOLVED event in its month's bucket at its brand. The
     caller holds the customer's wallet lock, which serialises writes to the buckets. Counting an
-    event in, on PostgreSQL, is one INSERT ... ON CONFLICT DO UPDATE (_metrics_add_upsert)."""
+    event in, on PostgreSQL, is one INSERT ... ON CONFLICT DO UPDATE (_metrics_add_upsert), and
+    `with_buckets` then returns every bucket of the customer as it stands after it, read by the
+    same statement (else None: the caller reads them if it needs them)."""
     if sign > 0 and connection.vendor == "postgresql":
-        _metrics_add_upsert(customer_id, brand_id, month, event_type, int(is_purchase), spend, issued_at)
-        return
+        return _metrics_add_upsert(
+            customer_id, brand_id, month, event_type, int(is_purchase), spend, issued_at, with_buckets=with_buckets
+        )
     bucket, _ = MetricBucket.objects.get_or_create(customer_id=customer_id, month=month, brand_id=brand_id)
     bucket.number_of_purchases += sign * int(is_purchase)
     bucket.spend_total += sign * spend
@@ -357,6 +426,7 @@ def metrics_apply(
     else:
         bucket.last_visit = last_visit
     bucket.save(update_fields=["number_of_purchases", "spend_total", "events", "last_visit"])
+    return None
 
 
 # The bucket's unique constraints are partial (brand set, or brand null), so the conflict target
@@ -370,11 +440,21 @@ ON CONFLICT {target} DO UPDATE SET
     events = b.events || jsonb_build_object(%(type)s::text, COALESCE((b.events ->> %(type)s::text)::int, 0) + 1),
     last_visit = GREATEST(b.last_visit, EXCLUDED.last_visit)
 """
+# ... and every bucket of the customer after it: the upserted row from RETURNING, the others from
+# the table (the statement's snapshot predates the upsert, so the upserted row's old version is left out).
+_BUCKET_COLUMNS = "id, customer_id, month, brand_id, number_of_purchases, spend_total, events, last_visit"
+_UPSERT_RETURNING_BUCKETS = (
+    "WITH up AS ({upsert} RETURNING " + ", ".join(f"b.{c}" for c in _BUCKET_COLUMNS.split(", ")) + ") "
+    f"SELECT {_BUCKET_COLUMNS} FROM up UNION ALL SELECT {_BUCKET_COLUMNS} FROM wallets_metricbucket "
+    "WHERE customer_id = %(customer)s AND id NOT IN (SELECT id FROM up)"
+)
 _TARGET_BRAND = "(customer_id, month, brand_id) WHERE brand_id IS NOT NULL"
 _TARGET_NO_BRAND = "(customer_id, month) WHERE brand_id IS NULL"
 
 
-def _metrics_add_upsert(customer_id, brand_id, month, event_type, purchases, spend, issued_at) -> None:
+def _metrics_add_upsert(
+    customer_id, brand_id, month, event_type, purchases, spend, issued_at, *, with_buckets: bool
+) -> list[MetricBucket] | None:
     """metrics_apply(sign=1) in one statement instead of a select, an insert and an update."""
     ops = connection.ops
     sql = _UPSERT.format(target=_TARGET_BRAND if brand_id is not None else _TARGET_NO_BRAND)
@@ -387,5 +467,8 @@ def _metrics_add_upsert(customer_id, brand_id, month, event_type, purchases, spe
         "type": event_type,
         "at": ops.adapt_datetimefield_value(issued_at),
     }
+    if with_buckets:
+        return list(MetricBucket.objects.raw(_UPSERT_RETURNING_BUCKETS.format(upsert=sql.strip()), params))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+    return None

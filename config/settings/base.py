@@ -93,6 +93,8 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     if env.bool("DATABASE_POOL", default=False):
+        # Django checks each pooled connection as it hands it out (CONN_HEALTH_CHECKS: psycopg's
+        # check_connection, an empty query): after PostgreSQL restarts, a request gets a new one.
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         _options["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=2),
@@ -225,6 +227,9 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # The engine's own knobs.
 LOYALTY_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EXPIRY_BATCH_SIZE", default=200)
+# Held events expired per transaction by the periodic run, which takes up to 100 batches
+# (events.services.housekeeping: each batch is a fixed number of statements; bench/expiry_bench.py).
+LOYALTY_EVENT_EXPIRY_BATCH_SIZE = env.int("LOYALTY_EVENT_EXPIRY_BATCH_SIZE", default=1000)
 # The wallet lines one event may consume (its redemptions, all rewards together): each is a
 # ledger row and a line update written under the wallet's lock, so this bounds how long one
 # request holds it (bench/redeem_bench.py). Past it: 422 `redemption_lines_limit`.

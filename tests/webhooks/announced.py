@@ -26,8 +26,9 @@ def queued(django_capture_on_commit_callbacks):
 
 def dispatches(callbacks) -> int:
     """How many of the captured callbacks queue webhook deliveries (webhooks.outbox.dispatch):
-    one per announcing webhook_announce call. The list is filled when its capture block ends."""
-    return sum(1 for cb in callbacks if cb.__qualname__.startswith("webhook_announce."))
+    one per announcing webhook_announce or webhooks_announce call (the first is the second for
+    one announcement). The list is filled when its capture block ends."""
+    return sum(1 for cb in callbacks if cb.__qualname__.startswith("webhooks_announce."))
 
 
 def hook(*names, brand=None, **fields):
