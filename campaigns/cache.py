@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import secrets
 import threading
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q
 
 from campaigns.engine import CompiledCampaign, compile_campaign, compile_condition
-from campaigns.models import Campaign, ProgrammeVersion, Reward, Tier
+from campaigns.models import Brand, Campaign, EventType, ProgrammeVersion, Reward, Tier
 
 _lock = threading.Lock()
 _campaigns: dict[tuple, tuple[int, list[CompiledCampaign], dict[str, int]]] = {}
@@ -163,8 +164,70 @@ def tiers(*, version: int | None = None) -> list[CompiledTier]:
     return entry[1]
 
 
+# ---- the programme's rows an emit names (issue 11: no query for them while the version holds) ----
+# One generation per programme version: {"version", Brand, EventType and Reward rows by key}.
+# Only rows that exist are kept (an unknown id costs its query each time, so input cannot grow
+# the cache), a new version starts an empty generation, and a generation holds at most
+# MAX_CACHED_ROWS rows: past that, rows are read but no longer kept. The rows are shared between
+# requests and threads: read them, never change or save them.
+MAX_CACHED_ROWS = 10_000
+_rows: dict = {"version": None}
+
+
+def _generation(version: int) -> dict:
+    generation = _rows
+    if generation["version"] != version:
+        generation = {"version": version, Brand: {}, EventType: {}, Reward: {}, "size": 0}
+        with _lock:
+            globals()["_rows"] = generation
+    return generation
+
+
+def _cached(model, keys, version: int) -> dict:
+    generation = _generation(version)
+    found = generation[model]
+    missing = [key for key in keys if key not in found]
+    if not missing:
+        return {key: found[key] for key in keys}
+    loaded = {str(pk): row for pk, row in model.objects.in_bulk(missing).items()}
+    if generation["size"] + len(loaded) <= MAX_CACHED_ROWS:
+        with _lock:
+            found.update(loaded)
+            generation["size"] += len(loaded)
+    return {key: found.get(key) or loaded.get(key) for key in keys if key in found or key in loaded}
+
+
+def known_version() -> int | None:
+    """The programme version this process last cached rows for (None before any): an emit
+    resolves its references at it without a query, and checks them again if the version it
+    reads under the wallet lock has moved on (events.services.emit)."""
+    return _rows["version"]
+
+
+def brand(brand_id: str, *, version: int) -> Brand | None:
+    """The brand at this programme version (None if there is none by that id)."""
+    return _cached(Brand, [str(brand_id)], version).get(str(brand_id))
+
+
+def event_type(name: str, *, version: int) -> EventType | None:
+    """The event type at this programme version (None if there is none by that name)."""
+    return _cached(EventType, [str(name)], version).get(str(name))
+
+
+def rewards(reward_ids, *, version: int) -> dict[str, Reward]:
+    """The rewards at this programme version that exist among `reward_ids`, by id as a string."""
+    keys = []
+    for pk in reward_ids:
+        try:
+            keys.append(str(uuid.UUID(str(pk))))
+        except ValueError:
+            continue  # not a reward id: no reward
+    return _cached(Reward, list(dict.fromkeys(keys)), version)
+
+
 def clear() -> None:
     with _lock:
         _campaigns.clear()
         _tiers.clear()
         _referrals.clear()
+        globals()["_rows"] = {"version": None}

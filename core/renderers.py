@@ -6,6 +6,8 @@ Whole amounts render as integers (12, not 12.0000); fractional ones as their exa
 (core.json.ExactJSONEncoder). A float, with 53 bits, cannot hold every 16-digit amount.
 """
 
+import functools
+from collections.abc import Callable
 from datetime import UTC
 from decimal import Decimal
 
@@ -14,6 +16,17 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from core.json import ExactJSONEncoder
+
+
+@functools.cache
+def output_of(serializer_class: type[serializers.Serializer]) -> Callable[[object], dict]:
+    """`serializer_class(obj).data` for one object, without DRF building the serializer's fields
+    again for every call (a deep copy of every declared field, nested ones included: most of an
+    emit's rendering time, issue 11): one instance per class, its fields built on first use and
+    shared by every later call and thread. For output serializers that keep no state while they
+    render and read no context (the response shapes: events.serializers, wallets.serializers).
+    Its own `to_representation` runs, overrides included."""
+    return serializer_class().to_representation
 
 
 class DecimalJSONRenderer(JSONRenderer):

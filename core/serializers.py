@@ -14,6 +14,7 @@
 """
 
 import contextvars
+import copy
 import difflib
 from decimal import Decimal
 
@@ -88,11 +89,36 @@ def _unknown_paths(field, data, path: str, out: list[str]) -> None:
                 out.append(sub)
 
 
+def field_clone(field: serializers.Field) -> serializers.Field:
+    """A fresh, unbound copy of a field that was never bound nor used (a prototype): a shallow
+    copy, with its own copy of any child field (lists, dicts, `many=True`) bound to it. What DRF's
+    deep copy gives, without running every field's constructor again: that is what costs."""
+    clone = copy.copy(field)
+    clone.__dict__.pop("fields", None)  # a nested serializer builds its own bound fields
+    child = field.__dict__.get("child")
+    if child is not None:  # bound to the prototype: unbound again (bind() fills these in), then bound to the clone
+        clone.child = field_clone(child)
+        clone.child.source, clone.child.label = child._kwargs.get("source"), child._kwargs.get("label")
+        clone.child.bind(field_name="", parent=clone)
+    return clone
+
+
 class StrictSerializer(serializers.Serializer):
     keep_unknown = False  # True: unknown (not near-miss) keys stay in the validated data, as sent
     # Names this body may not hold, with why (the resource has them, but they cannot be set here:
     # an id in a PATCH, a field the engine sets): refused rather than ignored.
     frozen: dict[str, str] = {}
+
+    def get_fields(self):
+        """The declared fields, copied for this instance. DRF deep-copies them for every instance,
+        building each field (nested serializers' included) again: most of an emit body's
+        validation time (issue 11). Here they are deep-copied once per class, into prototypes
+        never bound nor used, and each instance gets `field_clone`s of those."""
+        prototypes = type(self).__dict__.get("_field_prototypes")
+        if prototypes is None:
+            prototypes = copy.deepcopy(self._declared_fields)
+            type(self)._field_prototypes = prototypes
+        return {name: field_clone(field) for name, field in prototypes.items()}
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):

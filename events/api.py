@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from campaigns.auth import allowed_brands, check_brand
 from core.exceptions import NotFound
 from core.filters import UTCDateTimeFilter
+from core.renderers import output_of
 from core.schema import refusal
 from core.serializers import (
     AmountField,
@@ -196,7 +197,8 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
             rewards = selectors.visible_rewards(allowed)
             for event in events if many else [events]:
                 event.result = selectors.result_for_brands(event.result, brands=allowed, rewards=rewards)
-        return EventOut(events, many=many).data
+        render = output_of(EventOut)
+        return [render(event) for event in events] if many else render(events)
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from decimal import ROUND_DOWN, Decimal
 
+from campaigns import cache as programme_cache
 from campaigns.models import Reward
 from campaigns.redemption import redemption_problem
 from core.amounts import quantum
@@ -62,19 +63,23 @@ def _bound_problem(count: int) -> str | None:
     )
 
 
-def redemptions_asked(payload: dict) -> list[Redemption]:
+def redemptions_asked(payload: dict, *, version: int | None = None) -> list[Redemption]:
     """Every redemption the event asks for, with where it was asked (`redeem[0]`,
     `order.products[1].redeem[0]`, ...). More than MAX_REDEMPTIONS_PER_EVENT in all, unknown
     rewards, another brand's rewards (a brand's rewards are spent only at that brand; global ones
     anywhere), and amounts finer than the reward's decimals (half a star), are a 400 (nothing is
-    stored)."""
+    stored). With the programme `version`, the rewards come from the programme cache."""
     asked = _places(payload)
     problem = _bound_problem(len(asked))
     if problem:
         raise InvalidInput({"redeem": problem})
     if not asked:
         return []
-    rewards = {str(pk): r for pk, r in Reward.objects.in_bulk([str(item["id"]) for _, item in asked]).items()}
+    ids = [str(item["id"]) for _, item in asked]
+    if version is None:
+        rewards = {str(pk): r for pk, r in Reward.objects.in_bulk(ids).items()}
+    else:
+        rewards = programme_cache.rewards(ids, version=version)
     out = []
     for place, item in asked:
         reward = rewards.get(str(item["id"]))

@@ -13,6 +13,7 @@ from campaigns.auth import allowed_brands, check_brand
 from core.exceptions import NotFound
 from core.filters import DayFilter, UTCDateTimeFilter, YearFilter
 from core.pagination import LedgerCursorPagination, RangePagination
+from core.renderers import output_of
 from core.schema import refusal
 from core.serializers import PATH_ID, AwareDateTimeField, JSONObjectField, StrictBooleanField, StrictCharField
 from core.views import EnvelopeMixin
@@ -61,7 +62,7 @@ class CustomerPatch(ProfileIn):
 
 def _profile(customer: Customer, request) -> dict:
     """The customer and the part of its wallet the request's key may see, rendered."""
-    return CustomerOut(customer_profile(customer=customer, brands=allowed_brands(request))).data
+    return output_of(CustomerOut)(customer_profile(customer=customer, brands=allowed_brands(request)))
 
 
 @extend_schema_view(

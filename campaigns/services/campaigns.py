@@ -316,18 +316,15 @@ def campaigns_lock_for_event(*, budgeted, fired) -> dict:
 def campaign_budgets_add(deltas: dict) -> None:
     """Add each delta to its campaign's budget_used in one batched statement, under the rows'
     locks (`campaign_budgets_lock`). No signal: the programme's version does not move for a counter."""
+    params = [
+        (connection.ops.adapt_decimalfield_value(delta, 20, 4), Campaign._meta.pk.get_db_prep_value(cid, connection))
+        for cid, delta in sorted(deltas.items(), key=lambda kv: str(kv[0]))
+        if delta
+    ]
+    if not params:  # nothing to add (an event granting nothing from a budgeted campaign): no statement
+        return
     with connection.cursor() as cursor:
-        cursor.executemany(
-            "UPDATE campaigns_campaign SET budget_used = budget_used + %s WHERE id = %s",
-            [
-                (
-                    connection.ops.adapt_decimalfield_value(delta, 20, 4),
-                    Campaign._meta.pk.get_db_prep_value(cid, connection),
-                )
-                for cid, delta in sorted(deltas.items(), key=lambda kv: str(kv[0]))
-                if delta
-            ],
-        )
+        cursor.executemany("UPDATE campaigns_campaign SET budget_used = budget_used + %s WHERE id = %s", params)
 
 
 def _current(campaign: Campaign, field: str):

@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from campaigns import cache as programme_cache
 from campaigns.engine import evaluate
-from campaigns.models import Brand, EventType
+from campaigns.models import EventType
 from core.exceptions import (
     BusinessRuleError,
     Busy,
@@ -89,7 +89,7 @@ def event_emit(*, payload: dict, source: Source = Source.API, actor: AbstractBas
     checks of the module docstring (a placement refusal before a duplicate, a duplicate before
     the balance); LimitExceeded (`event_grant_limit`, `wallet_limit`) with nothing stored.
     """
-    event, event_type, redemptions = _prepare(payload)
+    event, event_type, redemptions = _prepare(payload, customer_check=False)
     _apply_or_fail(event, event_type, payload, redemptions, source=source, actor=actor)
     return event
 
@@ -186,27 +186,30 @@ def _stored_payload(event: Event) -> dict:
     return payload
 
 
-def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
-    """Resolve the references of an emit body and build the (unsaved, status-less) event."""
-    brand = Brand.objects.filter(pk=payload["brand_id"]).first()
+def _prepare(payload: dict, *, customer_check: bool = True) -> tuple[Event, EventType, list[Redemption]]:
+    """Resolve the references of an emit body and build the (unsaved, status-less) event. The
+    brand and event type come from the programme cache at the version read now (one query for
+    the three references).
+
+    Without `customer_check` (event_emit, whose `_apply` checks again under the wallet lock):
+    the wallet lock finds the customer (`customer_not_found` from wallets.ledger), the customer
+    is looked up here only when a later check refuses (so an unknown customer still answers
+    first), and the references are resolved at the version this process cached last, without
+    a query; `_apply` resolves them again if the version it reads under the lock differs."""
+    version = None if customer_check else programme_cache.known_version()
+    if version is None:
+        version = programme_cache.current_version()
+    brand = programme_cache.brand(payload["brand_id"], version=version)
     if brand is None:
         raise NotFound(f"brand {payload['brand_id']!r} not found", code="brand_not_found")
-    if not Customer.objects.filter(pk=payload["customer_id"]).exists():
-        raise NotFound(f"customer {payload['customer_id']!r} not found", code="customer_not_found")
-    event_type = EventType.objects.filter(pk=payload["type"]).first()
-    if event_type is None:
-        raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
-    if event_type.pk in ENGINE_RECORDS + REWARD_RECORDS:  # the engine records these itself (events.metrics)
-        raise InvalidInput(
-            {"type": f"{event_type.pk} events are recorded by the engine itself; they cannot be emitted"}
-        )
-    if event_type.pk in MANUAL_RECORDS:  # an operator's adjustment (events.services.adjust) only
-        raise InvalidInput(
-            {"type": f"{event_type.pk} events are an operator's adjustments (admin, adjust_balance); not emitted"}
-        )
-    redemptions = redemptions_asked(payload)
-    if event_type.tracking_only and redemptions:
-        raise InvalidInput({"redeem": f"{event_type.pk} is a tracking-only event type: it cannot redeem"})
+    if customer_check:
+        customer_found_or_404(payload["customer_id"])
+    try:
+        event_type, redemptions = _references(payload, version)
+    except InvalidInput:
+        if not customer_check:
+            customer_found_or_404(payload["customer_id"])
+        raise
     issued_at = payload.get("issued_at") or timezone.now()
     hold = payload.get("fulfilled", True) is False
     reserve = payload.get("reserve") or 1
@@ -223,7 +226,46 @@ def _prepare(payload: dict) -> tuple[Event, EventType, list[Redemption]]:
         issued_at=issued_at,
         reservation_expires_at=issued_at + timedelta(days=reserve) if hold else None,
     )
+    if not customer_check:
+        event._references_version = version  # checked again under the wallet lock (_apply)
     return event, event_type, redemptions
+
+
+def _references_again(event: Event, payload: dict, version: int) -> tuple[EventType, list[Redemption]]:
+    """The brand, event type and redemptions resolved again at the programme `version` read
+    under the wallet lock, for an event `_prepare` resolved at another: the programme changed in
+    between, and the event is judged by the programme as it stands (NotFound, InvalidInput)."""
+    brand = programme_cache.brand(event.brand_id, version=version)
+    if brand is None:
+        raise NotFound(f"brand {event.brand_id!r} not found", code="brand_not_found")
+    event_type, redemptions = _references(payload, version)
+    event.brand, event.type = brand, event_type
+    return event_type, redemptions
+
+
+def customer_found_or_404(customer_id: str) -> None:
+    if not Customer.objects.filter(pk=customer_id).exists():
+        raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")
+
+
+def _references(payload: dict, version: int) -> tuple[EventType, list[Redemption]]:
+    """The event type (from the programme cache) and the redemptions asked; InvalidInput if
+    either is refused."""
+    event_type = programme_cache.event_type(payload["type"], version=version)
+    if event_type is None:
+        raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
+    if event_type.pk in ENGINE_RECORDS + REWARD_RECORDS:  # the engine records these itself (events.metrics)
+        raise InvalidInput(
+            {"type": f"{event_type.pk} events are recorded by the engine itself; they cannot be emitted"}
+        )
+    if event_type.pk in MANUAL_RECORDS:  # an operator's adjustment (events.services.adjust) only
+        raise InvalidInput(
+            {"type": f"{event_type.pk} events are an operator's adjustments (admin, adjust_balance); not emitted"}
+        )
+    redemptions = redemptions_asked(payload, version=version)
+    if event_type.tracking_only and redemptions:
+        raise InvalidInput({"redeem": f"{event_type.pk} is a tracking-only event type: it cannot redeem"})
+    return event_type, redemptions
 
 
 # How many times one event is evaluated again because a campaign it fired was edited while it
@@ -271,6 +313,7 @@ def _apply_or_fail(event, event_type, payload, redemptions, *, source, actor) ->
         # nothing stored (no FAILED event); the worker's path stores it FAILED (it exists already)
         raise
     except (InsufficientBalance, BusinessRuleError) as exc:
+        customer_found_or_404(event.customer_id)  # a placement refusal comes before the wallet lock
         _store_failed(event, exc, now, source, actor, insert=True)
         exc.extra["event_id"] = str(event.pk)
         raise
@@ -290,13 +333,12 @@ def _apply(
     """Evaluate the campaigns (unless the customer's consent says `behavioral_campaigns: false`:
     then none is, the result says so, and redemptions and metrics apply as usual), move the
     money, count the metrics, store the event, move the tier."""
-    placements_check(redemptions, payload)
     hold = not event.fulfilled
-    with wallet_ledger(customer_id=event.customer_id, event_id=event.id, now=now) as ledger:
-        customer = Customer.objects.only("id", "tags", "registration_date", "tier_id", "consent").get(
-            pk=event.customer_id
-        )
-        version = programme_cache.current_version()
+    with wallet_ledger(customer_id=event.customer_id, event_id=event.id, now=now, with_customer=True) as ledger:
+        customer, version = ledger.customer, ledger.programme_version
+        if getattr(event, "_references_version", version) != version:
+            event_type, redemptions = _references_again(event, payload, version)
+        placements_check(redemptions, payload)
         event.programme_version = version  # for what the status change announces (events.announce)
         grants = []
         no_consent = not event_type.tracking_only and not consent_allows(customer.consent, BEHAVIORAL)
@@ -316,9 +358,9 @@ def _apply(
                 grants = grants_under_campaign_locks(evaluate(campaigns, facts, decimals), campaigns, decimals)
         # loaded before the hooks, which read the grants' rewards (their type) from the ledger;
         # loaded again after them only if a hook added a grant of another reward
-        ledger.load_rewards({g.reward_id for g in grants} | {r.reward_id for r in redemptions})
+        ledger.load_rewards({g.reward_id for g in grants} | {r.reward_id for r in redemptions}, version=version)
         grants, parts = extensions.grants_adjusted(event, grants, ledger, hold)
-        ledger.load_rewards({g.reward_id for g in grants})
+        ledger.load_rewards({g.reward_id for g in grants}, version=version)
         # Redemptions are judged against the balance before this event: before its own grants
         # exist, and before they pay any debt.
         taken = wallet_redeem(ledger=ledger, redemptions=redemptions, hold=hold)
@@ -330,8 +372,7 @@ def _apply(
             brand_id=event.brand_id,
             reservation_expires_at=event.reservation_expires_at,
         )
-    if not hold:
-        event_metrics_apply(event, payload, sign=1)
+    buckets = None if hold else event_metrics_apply(event, payload, sign=1, with_buckets=True)
     changes = {
         "rewarding_campaigns": unique([{"campaign_id": str(g.campaign_id), "rule_id": g.rule_id} for g in grants]),
         "result": event_result(
@@ -341,6 +382,8 @@ def _apply(
             redemptions=taken,
             now=now,
             campaigns_skipped=NO_BEHAVIORAL_CONSENT if no_consent else None,
+            ledger=ledger,
+            buckets=buckets,
         )
         | parts,
         "reservation_expires_at": event.reservation_expires_at,

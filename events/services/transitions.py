@@ -37,11 +37,13 @@ from events.models import Event
 from events.rewarding import budgets_give_back, customer_tier_recompute
 from events.services.outcome import event_ledger, event_metrics_apply, event_result
 from events.status import Source, event_transition
-from wallets.models import Customer, WalletLine
+from wallets.models import WalletLine
 from wallets.services import wallet_post_pending, wallet_release, wallet_reverse
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+    from wallets.ledger import Ledger
 
 Status = Event.Status
 
@@ -65,15 +67,23 @@ def event_fulfill(*, event_id, source: Source = Source.API, actor: AbstractBaseU
                 details=f"the reservation expired at {event.reservation_expires_at.isoformat()}; the event is due to expire",
             )
         now = timezone.now()
-        with event_ledger(event, now) as ledger:
+        with event_ledger(event, now, with_customer=True) as ledger:  # the customer for the tier check
             wallet_post_pending(ledger=ledger)
-        event_metrics_apply(event, event.data, sign=1)
+        buckets = event_metrics_apply(event, event.data, sign=1, with_buckets=True)
         event_settle(
-            event, ledger.wallet.pk, Status.RESOLVED, at=now, source=source, actor=actor, changes={"fulfilled": True}
+            event,
+            ledger.wallet.pk,
+            Status.RESOLVED,
+            at=now,
+            source=source,
+            actor=actor,
+            changes={"fulfilled": True},
+            ledger=ledger,
+            buckets=buckets,
         )
         extensions.event_resolved(event, now)
         customer_tier_recompute(
-            customer=_customer(event), event=event, now=now, version=event.programme_version, upgrade_only=True
+            customer=ledger.customer, event=event, now=now, version=event.programme_version, upgrade_only=True
         )
     return event
 
@@ -123,14 +133,23 @@ def event_reverse(
             )
         elif event.status == Status.RESOLVED:
             extensions.event_undoing(event, now)  # before the wallet and campaign rows (events.extensions)
-            with event_ledger(event, now) as ledger:
+            with event_ledger(event, now, with_customer=True) as ledger:  # the customer for the tier check
                 budgets_give_back(event_id=event.pk)
                 wallet_reverse(ledger=ledger)
             event_metrics_apply(event, event.data, sign=-1)
-            event_settle(event, ledger.wallet.pk, Status.REVERSED, at=now, source=source, actor=actor, reason=reason)
+            event_settle(
+                event,
+                ledger.wallet.pk,
+                Status.REVERSED,
+                at=now,
+                source=source,
+                actor=actor,
+                reason=reason,
+                ledger=ledger,
+            )
             extensions.event_undone(event, Status.REVERSED, now)
             customer_tier_recompute(
-                customer=_customer(event), event=event, now=now, version=event.programme_version, upgrade_only=False
+                customer=ledger.customer, event=event, now=now, version=event.programme_version, upgrade_only=False
             )
         else:
             raise InvalidTransition(action="reverse", status=event.status)
@@ -168,9 +187,12 @@ def event_settle(
     actor: AbstractBaseUser | None = None,
     reason: str = "",
     changes: dict | None = None,
+    ledger: Ledger | None = None,
+    buckets: list | None = None,
 ) -> None:
     """Move an applied event to `to` with its result brought up to date (its lines as they are
-    now, the wallet after the change)."""
+    now, the wallet after the change). `ledger` and `buckets`: what event_result can take from
+    the change just written instead of reading it again."""
     accumulations = WalletLine.objects.filter(event_id=event.pk).order_by("id")
     changes = {
         **(changes or {}),
@@ -181,6 +203,8 @@ def event_settle(
             redemptions=event.result.get("redemptions", []),
             now=at,
             campaigns_skipped=event.result.get("campaigns_skipped"),
+            ledger=ledger,
+            buckets=buckets,
         )
         | extensions.kept_parts(event.result),  # what the lifecycle's hooks added (a gift card)
     }
@@ -207,7 +231,3 @@ def _lock_event(event_id) -> tuple[Event, datetime]:
     if clock.tzinfo is None:
         clock = timezone.make_aware(clock, timezone.utc)
     return event, clock
-
-
-def _customer(event: Event) -> Customer:
-    return Customer.objects.only("id", "tags", "registration_date", "tier_id").get(pk=event.customer_id)
