@@ -50,7 +50,7 @@ from importing.records import (
     text,
 )
 from importing.tiers import tiers_recompute
-from wallets.ledger import wallets_lock
+from wallets.locks import wallets_lock
 from wallets.models import Customer, MetricBucket
 
 KEPT = ("platform", "metadata", "tags", "store_id", "channel_id")  # kept in the stored payload as sent

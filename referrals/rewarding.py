@@ -46,7 +46,8 @@ from events.rewarding import event_facts, grants_cut_to_budgets, grants_under_ca
 from events.services.outcome import NO_BEHAVIORAL_CONSENT, event_result
 from events.status import Source, event_transition
 from referrals.models import Referral, ReferralCode
-from wallets.ledger import wallet_ledger, wallet_lock, wallets_lock
+from wallets.ledger import wallet_ledger
+from wallets.locks import wallet_lock, wallets_lock
 from wallets.models import Customer
 from wallets.profile import BEHAVIORAL, consent_allows
 from wallets.services import wallet_accumulate

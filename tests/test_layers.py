@@ -113,12 +113,12 @@ def test_only_the_ledger_module_builds_or_flushes_a_ledger():
     found = []
     for app in LAYERS:
         for path, tree in _modules(app):
-            if path.relative_to(ROOT) == Path("wallets/ledger.py"):
-                continue
+            if path.relative_to(ROOT) in (Path("wallets/ledger.py"), Path("wallets/ledger_batch.py")):
+                continue  # the ledger module (ledger_batch.py: its many-ledger writer, split out for size)
             for node in ast.walk(tree):
                 if isinstance(node, ast.Call):
                     name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-                    if name in ("Ledger", "_flush", "flush"):
+                    if name in ("Ledger", "_flush", "flush", "flush_ledgers"):
                         found.append(f"{path.relative_to(ROOT)}:{node.lineno} {name}")
     assert found == []
 

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from core.exceptions import Conflict, InvalidInput
 from core.unset import UNSET
 from wallets.announce import customer_announce
-from wallets.ledger import wallet_lock
+from wallets.locks import wallet_lock
 from wallets.models import Customer, MetricBucket, Wallet
 from wallets.services import customer_id_problem, customer_update
 

@@ -13,8 +13,6 @@ ledger refuses to run outside one). Lock order: the caller locks the event (if a
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,76 +25,13 @@ from django.db.models import Q
 from campaigns import cache as programme_cache
 from campaigns.models import Reward
 from core.amounts import cost_of
-from core.bulk import Table, rows_update
-from core.exceptions import NotFound
+from wallets.ledger_batch import flush_ledgers
+from wallets.locks import wallet_lock, wallet_lock_with_customer
 from wallets.models import Customer, Transaction, Wallet, WalletLine, WalletTotal
 
 T = Transaction.Type
 ZERO = Decimal(0)
 _THIS_EVENT = object()  # row(): the ledger's own event
-
-
-def wallet_lock(*, customer_id: str | None = None, wallet_id=None, skip_locked: bool = False) -> Wallet | None:
-    """Lock and return a wallet row, by customer or by id (the lock every balance change holds);
-    with `skip_locked`, None when another transaction holds it. Raises NotFound
-    (`customer_not_found`) for a customer without one: unknown, or re-keyed (wallets.customers)
-    while this transaction waited for the lock."""
-    wallets = Wallet.objects.select_for_update(skip_locked=skip_locked)
-    wallets = wallets.filter(customer_id=customer_id) if wallet_id is None else wallets.filter(pk=wallet_id)
-    if skip_locked:
-        return wallets.first()
-    if wallet_id is None:
-        wallet = wallets.first()
-        if wallet is None:
-            raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")
-        return wallet
-    return wallets.get()
-
-
-# The customer's fields the engine's rules read (events.rewarding.event_facts), read with the lock.
-RULE_FIELDS = ("id", "tags", "registration_date", "tier_id", "consent")
-
-
-def wallet_lock_with_customer(*, customer_id: str) -> tuple[Wallet, Customer]:
-    """Lock the customer's wallet and read the customer's rule fields (RULE_FIELDS) in one
-    statement. On PostgreSQL the customer row is locked too, FOR KEY SHARE (it blocks no update
-    of it, only its deletion or re-keying): a request that waited for the wallet lock then gets
-    the customer as it stands after the wait, since PostgreSQL re-reads a row it locks that a
-    transaction committed a change to meanwhile (a tag or tier change is never missed; without
-    the lock it would see its snapshot from before the wait). Raises NotFound
-    (`customer_not_found`) as `wallet_lock` does."""
-    locks = " FOR UPDATE OF w FOR KEY SHARE OF c" if connection.vendor == "postgresql" else ""
-    columns = ", ".join(f"c.{Customer._meta.get_field(name).column}" for name in RULE_FIELDS)
-    found = list(
-        Customer.objects.raw(
-            f"SELECT {columns}, w.id AS wallet_pk FROM wallets_wallet w "  # noqa: S608 (no input in it)
-            f"JOIN wallets_customer c ON c.id = w.customer_id WHERE w.customer_id = %s{locks}",
-            [customer_id],
-        )
-    )
-    if not found:
-        raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")
-    customer = found[0]
-    wallet = Wallet(id=_uuid(customer.wallet_pk), customer_id=customer.pk)
-    wallet._state.adding, wallet._state.db = False, customer._state.db
-    return wallet, customer
-
-
-def _uuid(value) -> uuid.UUID:
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def wallets_lock(*, customer_ids) -> list:
-    """Lock several customers' wallets at once, in id order (the one order every multi-wallet
-    lock takes, so that two of them never deadlock)."""
-    if not customer_ids:
-        return []
-    return list(
-        Wallet.objects.select_for_update()
-        .filter(customer_id__in=customer_ids)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
 
 
 @contextmanager
@@ -171,63 +106,7 @@ def wallets_ledger(*, customer_ids: Iterable, now: datetime) -> Iterator[dict]:
         total.wallet = ledger.wallet
         ledger._totals[str(total.reward_id)] = total
     yield ledgers
-    _flush_many(list(ledgers.values()), now)
-
-
-def _flush_many(ledgers: list, now) -> None:
-    """Every Ledger's movements in one statement per table (COPY or UPDATE ... FROM unnest on
-    PostgreSQL: core.bulk), as `Ledger._flush` writes one Ledger's."""
-    new_lines = [line for ledger in ledgers for line in ledger.new_lines]
-    if new_lines:
-        WalletLine.objects.bulk_create(new_lines)
-    rows_update(
-        WalletLine,
-        [
-            (line.pk, line.remaining, line.reserved, line.state, line.reservation_expires_at)
-            for ledger in ledgers
-            for line in ledger.dirty_lines.values()
-        ],
-        columns=["remaining", "reserved", "state", "reservation_expires_at"],
-        same={"updated_at": now},
-    )
-    rows = [row for ledger in ledgers for row in ledger.rows]
-    if rows:
-        table = Table(
-            Transaction,
-            ["type", "amount", "wallet_id", "reward_id", "line_id", "event_id", "campaign_id", "brand_id", "cost"]
-            + ["created_at", "details"],
-        )
-        for row in rows:
-            line = row.line
-            table.add(
-                row.type,
-                row.amount,
-                row.wallet_id,
-                row.reward_id,
-                line.pk if line is not None else None,
-                row.event_id,
-                row.campaign_id,
-                row.brand_id,
-                row.cost,
-                row.created_at,
-                json.dumps(row.details or {}),
-            )
-        table.write()
-    new_totals = [total for ledger in ledgers for total in ledger._new_totals]
-    if new_totals:
-        WalletTotal.objects.bulk_create(new_totals)
-    rows_update(
-        WalletTotal,
-        [
-            (t.pk, t.balance, t.reserved, t.debt, t.pending)
-            for ledger in ledgers
-            for t in (ledger._totals or {}).values()
-            if t.pk is not None and t not in ledger._new_totals
-        ],
-        columns=["balance", "reserved", "debt", "pending"],
-    )
-    for ledger in ledgers:
-        ledger.new_lines, ledger.dirty_lines, ledger.rows, ledger._new_totals = [], {}, [], []
+    flush_ledgers(list(ledgers.values()), now)
 
 
 @dataclass

@@ -52,11 +52,8 @@ from core.exceptions import (
     InvalidInput,
     InvalidTransition,
     LimitExceeded,
-    NotFound,
 )
-from core.json import jsonable
 from events import extensions
-from events.metrics import ENGINE_RECORDS, MANUAL_RECORDS, REWARD_RECORDS
 from events.models import Event
 from events.redemptions import placements_check, redemptions_asked
 from events.rewarding import (
@@ -68,9 +65,9 @@ from events.rewarding import (
 )
 from events.selectors import event_get
 from events.services.outcome import NO_BEHAVIORAL_CONSENT, event_metrics_apply, event_result, unique
+from events.services.references import customer_found_or_404, event_prepare, references_again
 from events.status import Source, event_transition
 from wallets.ledger import wallet_ledger
-from wallets.models import Customer
 from wallets.profile import BEHAVIORAL, consent_allows
 from wallets.services import Redemption, wallet_accumulate, wallet_redeem
 
@@ -89,7 +86,7 @@ def event_emit(*, payload: dict, source: Source = Source.API, actor: AbstractBas
     checks of the module docstring (a placement refusal before a duplicate, a duplicate before
     the balance); LimitExceeded (`event_grant_limit`, `wallet_limit`) with nothing stored.
     """
-    event, event_type, redemptions = _prepare(payload, customer_check=False)
+    event, event_type, redemptions = event_prepare(payload, customer_check=False)
     _apply_or_fail(event, event_type, payload, redemptions, source=source, actor=actor)
     return event
 
@@ -109,7 +106,7 @@ def event_fulfill_expired(*, event_id, source: Source = Source.COMMAND, actor: A
     payload["fulfilled"] = True
     payload["customer_id"] = original.customer_id  # the customer's id now (it may have been re-keyed)
     payload.pop("reserve", None)
-    event, event_type, redemptions = _prepare(payload)
+    event, event_type, redemptions = event_prepare(payload)
     event.replaces = original
     Event.objects.filter(replaces=original, status=Status.FAILED).update(replaces=None)  # an earlier failed try
     _apply_or_fail(event, event_type, payload, redemptions, source=source, actor=actor)
@@ -122,7 +119,7 @@ def event_enqueue(*, payload: dict, source: Source = Source.API, actor: Abstract
     commits. The purchase id is claimed now (a duplicate is refused at once). The checks run in
     event_emit's order (module docstring); the balance is the worker's to judge. Raises what
     event_emit raises before applying; a placement refusal stores the event FAILED, as there."""
-    event, _event_type, redemptions = _prepare(payload)
+    event, _event_type, redemptions = event_prepare(payload)
     try:
         placements_check(redemptions, payload)
     except BusinessRuleError as exc:
@@ -184,88 +181,6 @@ def _stored_payload(event: Event) -> dict:
     payload = copy.deepcopy(event.data)  # its amounts are Decimals already (core.json)
     payload["issued_at"] = event.issued_at
     return payload
-
-
-def _prepare(payload: dict, *, customer_check: bool = True) -> tuple[Event, EventType, list[Redemption]]:
-    """Resolve the references of an emit body and build the (unsaved, status-less) event. The
-    brand and event type come from the programme cache at the version read now (one query for
-    the three references).
-
-    Without `customer_check` (event_emit, whose `_apply` checks again under the wallet lock):
-    the wallet lock finds the customer (`customer_not_found` from wallets.ledger), the customer
-    is looked up here only when a later check refuses (so an unknown customer still answers
-    first), and the references are resolved at the version this process cached last, without
-    a query; `_apply` resolves them again if the version it reads under the lock differs."""
-    version = None if customer_check else programme_cache.known_version()
-    if version is None:
-        version = programme_cache.current_version()
-    brand = programme_cache.brand(payload["brand_id"], version=version)
-    if brand is None:
-        raise NotFound(f"brand {payload['brand_id']!r} not found", code="brand_not_found")
-    if customer_check:
-        customer_found_or_404(payload["customer_id"])
-    try:
-        event_type, redemptions = _references(payload, version)
-    except InvalidInput:
-        if not customer_check:
-            customer_found_or_404(payload["customer_id"])
-        raise
-    issued_at = payload.get("issued_at") or timezone.now()
-    hold = payload.get("fulfilled", True) is False
-    reserve = payload.get("reserve") or 1
-    event = Event(
-        id=uuid.uuid4(),
-        customer_id=payload["customer_id"],
-        brand=brand,
-        type=event_type,
-        fulfilled=not hold,
-        reserve=reserve,
-        purchase_id=(payload.get("order") or {}).get("purchase_id"),
-        platform=payload.get("platform") or "",
-        data=jsonable(payload, exact=True),
-        issued_at=issued_at,
-        reservation_expires_at=issued_at + timedelta(days=reserve) if hold else None,
-    )
-    if not customer_check:
-        event._references_version = version  # checked again under the wallet lock (_apply)
-    return event, event_type, redemptions
-
-
-def _references_again(event: Event, payload: dict, version: int) -> tuple[EventType, list[Redemption]]:
-    """The brand, event type and redemptions resolved again at the programme `version` read
-    under the wallet lock, for an event `_prepare` resolved at another: the programme changed in
-    between, and the event is judged by the programme as it stands (NotFound, InvalidInput)."""
-    brand = programme_cache.brand(event.brand_id, version=version)
-    if brand is None:
-        raise NotFound(f"brand {event.brand_id!r} not found", code="brand_not_found")
-    event_type, redemptions = _references(payload, version)
-    event.brand, event.type = brand, event_type
-    return event_type, redemptions
-
-
-def customer_found_or_404(customer_id: str) -> None:
-    if not Customer.objects.filter(pk=customer_id).exists():
-        raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")
-
-
-def _references(payload: dict, version: int) -> tuple[EventType, list[Redemption]]:
-    """The event type (from the programme cache) and the redemptions asked; InvalidInput if
-    either is refused."""
-    event_type = programme_cache.event_type(payload["type"], version=version)
-    if event_type is None:
-        raise InvalidInput({"type": f"unknown event type {payload['type']!r}"})
-    if event_type.pk in ENGINE_RECORDS + REWARD_RECORDS:  # the engine records these itself (events.metrics)
-        raise InvalidInput(
-            {"type": f"{event_type.pk} events are recorded by the engine itself; they cannot be emitted"}
-        )
-    if event_type.pk in MANUAL_RECORDS:  # an operator's adjustment (events.services.adjust) only
-        raise InvalidInput(
-            {"type": f"{event_type.pk} events are an operator's adjustments (admin, adjust_balance); not emitted"}
-        )
-    redemptions = redemptions_asked(payload, version=version)
-    if event_type.tracking_only and redemptions:
-        raise InvalidInput({"redeem": f"{event_type.pk} is a tracking-only event type: it cannot redeem"})
-    return event_type, redemptions
 
 
 # How many times one event is evaluated again because a campaign it fired was edited while it
@@ -337,7 +252,7 @@ def _apply(
     with wallet_ledger(customer_id=event.customer_id, event_id=event.id, now=now, with_customer=True) as ledger:
         customer, version = ledger.customer, ledger.programme_version
         if getattr(event, "_references_version", version) != version:
-            event_type, redemptions = _references_again(event, payload, version)
+            event_type, redemptions = references_again(event, payload, version)
         placements_check(redemptions, payload)
         event.programme_version = version  # for what the status change announces (events.announce)
         grants = []

@@ -39,7 +39,8 @@ from events.services.emit import send_process
 from events.services.transitions import event_release
 from events.status import Source, events_transition
 from wallets.announce import expiring_announce
-from wallets.ledger import wallets_ledger, wallets_lock
+from wallets.ledger import wallets_ledger
+from wallets.locks import wallets_lock
 from wallets.models import MetricBucket, WalletLine
 from wallets.selectors import lifetime_metrics, wallet_view_now, wallet_views_base
 from wallets.services import held_batch_load, held_batch_release, wallet_expire_due

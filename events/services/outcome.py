@@ -16,9 +16,9 @@ from events.metrics import BY_BRAND, NOT_COUNTED, counted, event_spend
 from events.models import Event
 from events.serializers import EventResultOut
 from wallets.ledger import Ledger, wallet_ledger
+from wallets.metrics import metrics_apply
 from wallets.models import MetricBucket
 from wallets.selectors import customer_metrics, wallet_view
-from wallets.services import metrics_apply
 
 Status = Event.Status
 ZERO = Decimal(0)
@@ -94,7 +94,7 @@ def event_metrics_apply(
     """Count (sign=1) or uncount (sign=-1) a RESOLVED event in its month's metrics. The caller
     holds the customer's wallet lock. The rule of what counts is events.metrics'. With
     `with_buckets`, every bucket of the customer after it, when the same statement could read
-    them (wallets.services.metrics_apply), for event_result's `buckets`; else None."""
+    them (wallets.metrics.metrics_apply), for event_result's `buckets`; else None."""
     if event.type_id in NOT_COUNTED:
         return None
     month = month_of(event.issued_at)

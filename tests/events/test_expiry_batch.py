@@ -20,7 +20,7 @@ from events.status import Source
 from tests.factories import CampaignFactory, CustomerFactory, RewardFactory, fixed_rule, lot_rule, per_value_rule
 from tests.helpers import emit
 from tests.webhooks.announced import body, hook, queued  # noqa: F401
-from wallets.ledger import wallets_lock
+from wallets.locks import wallets_lock
 from wallets.models import Transaction, WalletLine, WalletTotal
 from wallets.selectors import ledger_drift
 from wallets.services import wallet_expire_due

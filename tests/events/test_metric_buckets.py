@@ -1,5 +1,5 @@
 """An event's month bucket is counted the same whichever way it is written: on PostgreSQL one
-INSERT ... ON CONFLICT DO UPDATE (wallets.services._metrics_add_upsert), elsewhere a get-or-create
+INSERT ... ON CONFLICT DO UPDATE (wallets.metrics._metrics_add_upsert), elsewhere a get-or-create
 and an update. Both partial unique constraints (brand set, brand null) are conflict targets."""
 
 from datetime import timedelta
@@ -12,8 +12,8 @@ from core.clock import month_of
 from events.services import event_reverse
 from tests.factories import BrandFactory, CustomerFactory
 from tests.helpers import emit
+from wallets.metrics import metrics_apply
 from wallets.models import MetricBucket
-from wallets.services import metrics_apply
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,94 @@
+"""A customer's metric buckets (one per month and brand): counting a RESOLVED event in or out.
+The caller holds the customer's wallet lock, which serialises writes to the buckets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+
+from wallets.models import MetricBucket
+
+
+def metrics_apply(
+    *,
+    customer_id: str,
+    brand_id: str | None,
+    month,
+    event_type: str,
+    is_purchase: bool,
+    spend: Decimal,
+    issued_at: datetime,
+    sign: int,
+    last_visit: datetime | None = None,
+    with_buckets: bool = False,
+) -> list[MetricBucket] | None:
+    """Add (sign=1) or take back (sign=-1) one RESOLVED event in its month's bucket at its brand. The
+    caller holds the customer's wallet lock, which serialises writes to the buckets. Counting an
+    event in, on PostgreSQL, is one INSERT ... ON CONFLICT DO UPDATE (_metrics_add_upsert), and
+    `with_buckets` then returns every bucket of the customer as it stands after it, read by the
+    same statement (else None: the caller reads them if it needs them)."""
+    if sign > 0 and connection.vendor == "postgresql":
+        return _metrics_add_upsert(
+            customer_id, brand_id, month, event_type, int(is_purchase), spend, issued_at, with_buckets=with_buckets
+        )
+    bucket, _ = MetricBucket.objects.get_or_create(customer_id=customer_id, month=month, brand_id=brand_id)
+    bucket.number_of_purchases += sign * int(is_purchase)
+    bucket.spend_total += sign * spend
+    counts = dict(bucket.events)
+    counts[event_type] = counts.get(event_type, 0) + sign
+    if counts[event_type] <= 0:
+        counts.pop(event_type)
+    bucket.events = counts
+    if sign > 0:
+        bucket.last_visit = max(filter(None, [bucket.last_visit, issued_at]))
+    else:
+        bucket.last_visit = last_visit
+    bucket.save(update_fields=["number_of_purchases", "spend_total", "events", "last_visit"])
+    return None
+
+
+# The bucket's unique constraints are partial (brand set, or brand null), so the conflict target
+# names the columns and the predicate of the one that applies: PostgreSQL infers that index only.
+_UPSERT = """
+INSERT INTO wallets_metricbucket AS b (customer_id, month, brand_id, number_of_purchases, spend_total, events, last_visit)
+VALUES (%(customer)s, %(month)s, %(brand)s, %(purchases)s, %(spend)s, jsonb_build_object(%(type)s::text, 1), %(at)s)
+ON CONFLICT {target} DO UPDATE SET
+    number_of_purchases = b.number_of_purchases + EXCLUDED.number_of_purchases,
+    spend_total = b.spend_total + EXCLUDED.spend_total,
+    events = b.events || jsonb_build_object(%(type)s::text, COALESCE((b.events ->> %(type)s::text)::int, 0) + 1),
+    last_visit = GREATEST(b.last_visit, EXCLUDED.last_visit)
+"""
+# ... and every bucket of the customer after it: the upserted row from RETURNING, the others from
+# the table (the statement's snapshot predates the upsert, so the upserted row's old version is left out).
+_BUCKET_COLUMNS = "id, customer_id, month, brand_id, number_of_purchases, spend_total, events, last_visit"
+_UPSERT_RETURNING_BUCKETS = (
+    "WITH up AS ({upsert} RETURNING " + ", ".join(f"b.{c}" for c in _BUCKET_COLUMNS.split(", ")) + ") "
+    f"SELECT {_BUCKET_COLUMNS} FROM up UNION ALL SELECT {_BUCKET_COLUMNS} FROM wallets_metricbucket "
+    "WHERE customer_id = %(customer)s AND id NOT IN (SELECT id FROM up)"
+)
+_TARGET_BRAND = "(customer_id, month, brand_id) WHERE brand_id IS NOT NULL"
+_TARGET_NO_BRAND = "(customer_id, month) WHERE brand_id IS NULL"
+
+
+def _metrics_add_upsert(
+    customer_id, brand_id, month, event_type, purchases, spend, issued_at, *, with_buckets: bool
+) -> list[MetricBucket] | None:
+    """metrics_apply(sign=1) in one statement instead of a select, an insert and an update."""
+    ops = connection.ops
+    sql = _UPSERT.format(target=_TARGET_BRAND if brand_id is not None else _TARGET_NO_BRAND)
+    params = {
+        "customer": customer_id,
+        "month": month,
+        "brand": brand_id,
+        "purchases": purchases,
+        "spend": ops.adapt_decimalfield_value(spend, 20, 4),
+        "type": event_type,
+        "at": ops.adapt_datetimefield_value(issued_at),
+    }
+    if with_buckets:
+        return list(MetricBucket.objects.raw(_UPSERT_RETURNING_BUCKETS.format(upsert=sql.strip()), params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return None
