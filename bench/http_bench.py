@@ -32,7 +32,6 @@ Benchmarks print figures and assert nothing (bench/README.md).
 import json
 import os
 import platform
-import secrets
 import shlex
 import socket
 import subprocess
@@ -44,7 +43,7 @@ from datetime import UTC, datetime
 from benchdb import ROOT, bench_database, per_value_programme
 from import_bench import ensure_database
 from openloop import open_loop
-from webhook_bench import Process, free_port, wait_until
+from webhook_bench import Process, gunicorn_server, wait_until
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_bench11"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "30"))
@@ -192,17 +191,8 @@ def main() -> None:
     if pg:
         print(f"  pgbench ceiling: {pg['rate']:.0f} transactions/s, {pg['errors']} failed")
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
-        "DATABASE_URL": url,
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-    }
     extra = shlex.split(os.environ.get("BENCH_GUNICORN_ARGS", ""))  # e.g. "--worker-class sync config.wsgi"
-    server = Process([str(ROOT / ".venv/bin/gunicorn"), "--config", "config/gunicorn.conf.py", *extra], env)
+    server, port, env = gunicorn_server(url, extra_args=extra)
     results: dict[str, dict] = {}
     try:
         probe = urllib.request.Request(

@@ -38,9 +38,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchdb import ROOT, bench_database, per_value_programme
+from benchdb import bench_database, per_value_programme
 from import_bench import ensure_database
-from webhook_bench import Process, free_port, wait_until
+from webhook_bench import gunicorn_server, wait_until
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_wb"
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/6")
@@ -167,17 +167,7 @@ def main() -> None:
     key = seed(args.customers)
     print(f"seeded {args.customers:,} customers in {time.monotonic() - t0:.1f} s")
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
-        "DATABASE_URL": url,
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-    }
-    server = Process([str(ROOT / ".venv/bin/gunicorn"), "--config", "config/gunicorn.conf.py"], env)
+    server, port, env = gunicorn_server(url, WEB_CONCURRENCY="1")
     tag = secrets.token_hex(3)
     clients = [Client(port, key, args.customers, f"m{tag}-{n}", seed=n) for n in range(args.threads)]
     statuses: Counter = Counter()

@@ -40,7 +40,6 @@ import http.client
 import json
 import os
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -49,9 +48,9 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
-from benchdb import ROOT, bench_database
+from benchdb import bench_database
 from import_bench import ensure_database
-from webhook_bench import Process, free_port, wait_until
+from webhook_bench import gunicorn_server, wait_until
 
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/loyalty_wb"
 CACHE_URL = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/6")
@@ -346,17 +345,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # as autovacuum would have by then
 
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
-        "DATABASE_URL": url,
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "WEB_CONCURRENCY": os.environ.get("WEB_CONCURRENCY", "1"),
-    }
-    server = Process([str(ROOT / ".venv/bin/gunicorn"), "--config", "config/gunicorn.conf.py"], env)
+    server, port, env = gunicorn_server(url, WEB_CONCURRENCY=os.environ.get("WEB_CONCURRENCY", "1"))
     try:
 
         def up() -> bool:

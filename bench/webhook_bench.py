@@ -23,6 +23,7 @@ import argparse
 import http.client
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -101,6 +102,27 @@ class Process:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
         self.log.close()
+
+
+def gunicorn_server(url: str, *, extra_args=(), **env_extra) -> tuple[Process, int, dict]:
+    """gunicorn as production starts it (config/gunicorn.conf.py) with config.settings.bench on
+    database `url`, on a free port: (the process, its port, its environment). `env_extra`
+    adds to the environment (e.g. WEB_CONCURRENCY="1")."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.bench",
+        "DATABASE_URL": url,
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        **env_extra,
+    }
+    return (
+        Process([str(ROOT / ".venv/bin/gunicorn"), "--config", "config/gunicorn.conf.py", *extra_args], env),
+        port,
+        env,
+    )
 
 
 def wait_until(predicate, timeout: float, what: str, proc: Process):
