@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, F, Min, Q, Sum
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
 from campaigns.models import Reward
@@ -70,105 +70,95 @@ def wallet_view(
     if brands is not None:
         visible = Q(reward__brand_id__in=brands) | Q(reward__brand__isnull=True)
         live = live.filter(visible)
-    stale, next_exp, expiring = _line_figures(wallet_id=wallet_id, now=now, brands=brands)
-    rows = [
-        TotalRow(
-            reward=t.reward,
-            total=t.balance - t.reserved - (stale.get(t.reward_id) or ZERO),
-            reserved=t.reserved,
-            pending=t.pending,
-            debt=t.debt,
-            next_expiration_date=next_exp.get(t.reward_id),
-            expiring_amount=expiring.get(t.reward_id, ZERO),
+    figures = line_figures(wallet_ids=[wallet_id], now=now, brands=brands)
+    wallet_key = wallet_id if isinstance(wallet_id, uuid.UUID) else uuid.UUID(str(wallet_id))
+    rows = []
+    for t in totals:
+        past, first, expiring = figures.get((wallet_key, t.reward_id)) or (None, None, ZERO)
+        rows.append(
+            TotalRow(
+                reward=t.reward,
+                total=t.balance - t.reserved - (past or ZERO),
+                reserved=t.reserved,
+                pending=t.pending,
+                debt=t.debt,
+                next_expiration_date=first,
+                expiring_amount=expiring,
+            )
         )
-        for t in totals
-    ]
     if not with_lines:
         return {"totals": rows}
     return {"lines": list(live.order_by(F("expiration_date").asc(nulls_last=True), "issued_at", "id")), "totals": rows}
 
 
-# Per reward, in one statement over the wallet's AVAILABLE lines with something left (a spent line
-# adds nothing to any figure, and a long-lived wallet's spent lines are most of its lines: every
-# line read here stays within the partial index line_live_idx, issue 11 item 5): what is past its
-# date and not expired by the sweep yet (it stops counting at once), the next date the spendable
-# amount shrinks (the earliest expiration among lines with a free amount), and the free amount
-# that expires then. Written in SQL: as a queryset it cost about 4 ms of CPU per call to build.
+# Per wallet and reward, in one statement over the AVAILABLE lines with something left (a spent
+# line adds nothing to any figure, and a long-lived wallet's spent lines are most of its lines:
+# every line read here stays within the partial index line_live_idx, issue 11 item 5): what is
+# past its date and not expired by the sweep yet (it stops counting at once), the next date the
+# spendable amount shrinks (the earliest expiration among lines with a free amount), and the free
+# amount that expires then. Written in SQL: as a queryset it cost about 4 ms of CPU per call to build.
 _LINE_FIGURES = """
-SELECT g.reward_id, g.past, g.first, (
+SELECT g.wallet_id, g.reward_id, g.past, g.first, (
     SELECT SUM(l.remaining - l.reserved) FROM wallets_walletline l
-    WHERE l.wallet_id = %(wallet)s AND l.state = 'AVAILABLE' AND l.remaining > 0 AND l.reward_id = g.reward_id
-      AND l.expiration_date = g.first AND l.remaining > l.reserved
+    WHERE l.wallet_id = g.wallet_id AND l.state = 'AVAILABLE' AND l.remaining > 0 AND l.reward_id = g.reward_id
+      AND l.expiration_date = g.first AND l.remaining > l.reserved{excluded_l}
 ) AS expiring
 FROM (
-    SELECT reward_id,
+    SELECT wallet_id, reward_id,
            SUM(remaining - reserved) FILTER (WHERE expiration_date <= %(now)s) AS past,
            MIN(expiration_date) FILTER (WHERE expiration_date > %(now)s AND remaining > reserved) AS first
     FROM "wallets_walletline"
-    WHERE "wallets_walletline"."wallet_id" = %(wallet)s AND "wallets_walletline"."state" = 'AVAILABLE'
-      AND "wallets_walletline"."remaining" > 0{visible}
-    GROUP BY reward_id
+    WHERE "wallets_walletline"."wallet_id" IN ({wallets}) AND "wallets_walletline"."state" = 'AVAILABLE'
+      AND "wallets_walletline"."remaining" > 0{visible}{excluded}
+    GROUP BY wallet_id, reward_id
 ) g
 """
 _VISIBLE = " AND reward_id IN (SELECT id FROM campaigns_reward WHERE brand_id IN ({brands}) OR brand_id IS NULL)"
 
 
-def _line_figures(*, wallet_id, now: datetime, brands: set[str] | None) -> tuple[dict, dict, dict]:
-    """({reward id: free amount past its date}, {reward id: next expiration}, {reward id: free
-    amount expiring then}); with `brands`, only those brands' rewards and global ones."""
-    params = {
-        "wallet": WalletLine._meta.get_field("wallet").get_db_prep_value(wallet_id, connection),
-        "now": connection.ops.adapt_datetimefield_value(now),
-    }
-    visible = ""
-    if brands is not None:
-        names = [f"b{i}" for i in range(len(brands))]
-        params.update(zip(names, sorted(brands), strict=True))
-        visible = _VISIBLE.format(brands=", ".join(f"%({name})s" for name in names) or "NULL")
-    stale, next_exp, expiring = {}, {}, {}
+def line_figures(*, wallet_ids, now: datetime, brands: set[str] | None = None, exclude_line_ids=()) -> dict:
+    """{(wallet id, reward id): (free amount past its date or None, next expiration or None, free
+    amount expiring then)} for these wallets, in one statement; with `brands`, only those brands'
+    rewards and global ones; without the lines `exclude_line_ids` (a batch holds them in memory:
+    wallet_view_now adds them)."""
+    params = {"now": connection.ops.adapt_datetimefield_value(now)}
+
+    def placeholders(prefix: str, values) -> str:
+        names = [f"{prefix}{i}" for i in range(len(values))]
+        params.update(zip(names, values, strict=True))
+        return ", ".join(f"%({name})s" for name in names) or "NULL"
+
+    wallet_field = WalletLine._meta.get_field("wallet")
+    wallets = placeholders("w", [wallet_field.get_db_prep_value(w, connection) for w in wallet_ids])
+    visible = "" if brands is None else _VISIBLE.format(brands=placeholders("b", sorted(brands)))
+    excluded = excluded_l = ""
+    if exclude_line_ids:
+        ids = placeholders("x", sorted(exclude_line_ids))
+        excluded, excluded_l = f' AND "wallets_walletline"."id" NOT IN ({ids})', f" AND l.id NOT IN ({ids})"
+    sql = _LINE_FIGURES.format(wallets=wallets, visible=visible, excluded=excluded, excluded_l=excluded_l)
+    figures = {}
     with connection.cursor() as cursor:
-        cursor.execute(_LINE_FIGURES.format(visible=visible), params)
-        for reward_id, past, first, free in cursor.fetchall():
-            reward_id = reward_id if isinstance(reward_id, uuid.UUID) else uuid.UUID(reward_id)  # SQLite: hex text
-            if past is not None:
-                stale[reward_id] = exact(past)
-            if first is not None:
-                if not isinstance(first, datetime):  # SQLite: text, converted as the ORM does
-                    first = connection.ops.convert_datetimefield_value(first, None, connection)
-                next_exp[reward_id] = first
-                expiring[reward_id] = exact(free)
-    return stale, next_exp, expiring
+        cursor.execute(sql, params)
+        for wallet_id, reward_id, past, first, free in cursor.fetchall():
+            if first is not None and not isinstance(first, datetime):  # SQLite: text, converted as the ORM does
+                first = connection.ops.convert_datetimefield_value(first, None, connection)
+            figures[(_uuid(wallet_id), _uuid(reward_id))] = (
+                None if past is None else exact(past),
+                first,
+                ZERO if first is None else exact(free),
+            )
+    return figures
+
+
+def _uuid(value) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)  # SQLite: hex text
 
 
 def wallet_views_base(*, wallet_ids, now: datetime, exclude_line_ids) -> dict:
     """What `wallet_view` reads from the AVAILABLE lines of many wallets at once, leaving out
-    the lines a batch changes in memory (`exclude_line_ids`): {(wallet id, reward id): [past
-    free amount or None, next expiration or None, free amount expiring then]}. Two queries,
+    the lines a batch changes in memory (`exclude_line_ids`): line_figures, one statement
     whatever the number of wallets; `wallet_view_now` adds the lines left out."""
-    available = WalletLine.objects.filter(wallet_id__in=list(wallet_ids), state=S.AVAILABLE, remaining__gt=0).exclude(
-        pk__in=list(exclude_line_ids)
-    )
-    base = {}
-    for wallet_id, reward_id, past, first in (
-        available.values_list("wallet_id", "reward_id")
-        .annotate(
-            past=Sum(F("remaining") - F("reserved"), filter=Q(expiration_date__lte=now)),
-            first=Min("expiration_date", filter=Q(expiration_date__gt=now, remaining__gt=F("reserved"))),
-        )
-        .values_list("wallet_id", "reward_id", "past", "first")
-    ):
-        base[(wallet_id, reward_id)] = [None if past is None else exact(past), first, ZERO]
-    firsts = {entry[1] for entry in base.values() if entry[1] is not None}
-    if firsts:
-        for wallet_id, reward_id, first, free in (
-            available.filter(expiration_date__in=firsts, remaining__gt=F("reserved"))
-            .values_list("wallet_id", "reward_id", "expiration_date")
-            .annotate(free=Sum(F("remaining") - F("reserved")))
-        ):
-            entry = base[(wallet_id, reward_id)]
-            if entry[1] == first:
-                entry[2] += exact(free)
-    return base
+    return line_figures(wallet_ids=list(wallet_ids), now=now, exclude_line_ids=exclude_line_ids)
 
 
 def wallet_view_now(*, ledger, base: dict, lines, now: datetime) -> dict:

@@ -25,7 +25,6 @@ from campaigns.services import campaign_budgets_add, campaign_budgets_lock
 from core.amounts import exact
 from core.clock import db_now
 from core.exceptions import NotFound
-from core.fastrender import compiled
 from core.json import jsonable
 from events import extensions
 from events.announce import programme_version_column
@@ -34,8 +33,8 @@ from events.idempotency import idempotency_purge
 from events.metrics import BY_BRAND
 from events.models import Event
 from events.selectors import events_due, events_expired_unfulfilled
-from events.serializers import EventResultOut
 from events.services.emit import send_process
+from events.services.outcome import render_result
 from events.services.transitions import event_release
 from events.status import Source, events_transition
 from wallets.announce import expiring_announce
@@ -186,16 +185,12 @@ def events_release(events: list[Event], *, drop_state: str, to: str, at: datetim
 
 
 class _Results:
-    """Each event's `result` as event_settle stores it, rendered by EventResultOut (compiled
-    once: core.fastrender) from what the batch holds in memory: the wallet as it stands just
+    """Each event's `result` as event_settle stores it, rendered as event_result renders it
+    (events.services.outcome.render_result) from what the batch holds in memory: the wallet as it stands just
     after the event's own release (wallets.selectors.wallet_view_now), the customer's lifetime
     metrics (read once per customer: a release changes no metric)."""
 
-    render = None
-
     def __init__(self, events: list[Event], held, at: datetime):
-        if _Results.render is None:
-            _Results.render = compiled(EventResultOut())
         self.at = at
         self.of: dict = {}
         self.touched: dict = defaultdict(list)  # wallet id -> the lines the batch changes in memory
@@ -223,7 +218,7 @@ class _Results:
             value["campaigns_skipped"] = event.campaigns_skipped
         # What the compiled EventResultOut renders is JSON already (no UUID, no datetime):
         # event_result's jsonable() would only copy it.
-        result = _Results.render(value)
+        result = render_result(value)
         result["customer"][BY_BRAND] = self._lifetime(event.customer_id)[1]
         self.of[event.pk] = result
 

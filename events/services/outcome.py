@@ -34,9 +34,14 @@ def event_ledger(event: Event, now: datetime, *, with_customer: bool = False) ->
     )
 
 
+def render_result(value: dict) -> dict:
+    """EventResultOut(value).data, from the serializer compiled once (core.fastrender): every
+    path that stores a result renders it with this (event_result, the batched expiry)."""
+    return _result_renderer()(value)
+
+
 @functools.cache
 def _result_renderer():
-    """EventResultOut(value).data as a function, the serializer compiled once (core.fastrender)."""
     return compiled(EventResultOut())
 
 
@@ -69,7 +74,7 @@ def event_result(
     }
     result = jsonable(
         exact=True,
-        value=_result_renderer()(
+        value=render_result(
             {
                 "accumulations": accumulations,
                 "redemptions": redemptions,
