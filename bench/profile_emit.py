@@ -81,7 +81,7 @@ def main() -> None:
             r = client.get(f"/api/v1/customers/bench-{random.randrange(args.customers)}")
             assert r.status_code == 200, r.content
             return
-        r = client.post("/api/v1/behavior/events", body(args.mode == "emit"), content_type="application/json")
+        r = client.post("/api/v1/behavior/events", body(args.mode != "held"), content_type="application/json")
         assert r.status_code in (200, 201), r.content
         if args.mode == "held":
             event_id = r.json()["data"]["id"]
