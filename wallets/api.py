@@ -105,6 +105,11 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
     def get_serializer(self, *args, **kwargs):
         return CustomerIn(*args, **kwargs)
 
+    def filter_queryset(self, queryset):
+        """`?status=` and `?email=` filter the list; a customer read or changed by id is found by
+        its id alone (and the filter set is not built for it)."""
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def list(self, request, *args, **kwargs):
         """A brand-restricted key lists the customers with an event or a wallet line at one of its
         brands, or registered with it; any key may read any customer by id (its own part)."""
