@@ -261,8 +261,9 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     )
     @action(detail=True, methods=["patch"])
     def fulfill(self, request, pk=None):
-        self._check_event(pk)
-        return Response(self._out(services.event_fulfill(event_id=pk, source=Source.API)))
+        # the brand is checked under the event's lock (event_not_found, as for an unknown id)
+        event = services.event_fulfill(event_id=pk, source=Source.API, brands=allowed_brands(request))
+        return Response(self._out(event))
 
     @extend_schema(
         summary="Reverse an event",
@@ -280,10 +281,13 @@ class EventViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericViewSet
     )
     @action(detail=True, methods=["post"])
     def reverse(self, request, pk=None):
-        self._check_event(pk)
         data = ReverseIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        event = services.event_reverse(event_id=pk, reason=data.validated_data["reason"], source=Source.API)
+        if not data.is_valid():
+            self._check_event(pk)  # an unknown (or another brand's) event answers 404 whatever the body
+            raise serializers.ValidationError(data.errors)
+        event = services.event_reverse(
+            event_id=pk, reason=data.validated_data["reason"], source=Source.API, brands=allowed_brands(request)
+        )
         return Response(self._out(event))
 
 

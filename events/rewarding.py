@@ -174,13 +174,23 @@ def grants_cut_to_budgets(grants: list[Grant], *, left: dict, decimals: dict) ->
     return out, used
 
 
-def budgets_give_back(*, event_id) -> None:
+def budgets_give_back(*, event_id, lines: list[WalletLine] | None = None) -> None:
     """An undone event returns to each campaign what its lines were granted against the
-    campaign's budget (lines granted while the campaign had no budget were never counted)."""
-    granted = dict(
-        WalletLine.objects.filter(event_id=event_id, budgeted=True).values_list("campaign_id").annotate(s=Sum("amount"))
-    )
-    granted = {cid: exact(amount) for cid, amount in granted.items()}
+    campaign's budget (lines granted while the campaign had no budget were never counted).
+    `lines`: every line of the event, when the caller holds them (wallets.ledger.Ledger.event_lines)."""
+    if lines is None:
+        granted = dict(
+            WalletLine.objects.filter(event_id=event_id, budgeted=True)
+            .values_list("campaign_id")
+            .annotate(s=Sum("amount"))
+        )
+        granted = {cid: exact(amount) for cid, amount in granted.items()}
+    else:
+        granted = defaultdict(Decimal)
+        for line in lines:
+            if line.budgeted:
+                granted[line.campaign_id] += line.amount
+        granted = dict(granted)
     if granted:
         campaign_budgets_lock(granted)
         campaign_budgets_add({cid: -amount for cid, amount in granted.items()})

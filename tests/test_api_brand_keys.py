@@ -33,6 +33,8 @@ def test_restricted_key_cannot_see_or_act_on_another_brands_events(two_brands):
         lambda: client.post(
             f"/api/v1/behavior/events/{other.pk}/reverse", {"reason": "x"}, content_type="application/json"
         ),
+        # a body that would be refused does not tell the event exists either
+        lambda: client.post(f"/api/v1/behavior/events/{other.pk}/reverse", {}, content_type="application/json"),
     ):
         r = call()
         assert r.status_code == 404 and r.json()["error"] == "event_not_found"

@@ -67,7 +67,11 @@ def wallet_ledger(
     ledger = Ledger(wallet=wallet, event_id=event_id, now=now, customer=customer)
     if with_customer:
         ledger.programme_version = ledger.load_totals_and_version()
-    if event_rewards:
+    if event_rewards and with_customer:
+        # every reward the event moved has a total in this wallet (each movement goes through
+        # one): the totals' rewards, from the programme cache at the version just read
+        ledger.load_rewards({t.reward_id for t in ledger._totals.values()}, version=ledger.programme_version)
+    elif event_rewards:
         touched = Q(pk__in=WalletLine.objects.filter(event_id=event_id).values("reward_id")) | Q(
             pk__in=Transaction.objects.filter(event_id=event_id).values("reward_id")
         )
@@ -124,6 +128,14 @@ class Ledger:
     rewards: dict = field(default_factory=dict)
     customer: Customer | None = None  # wallet_ledger(with_customer=True)
     programme_version: int | None = None  # likewise
+    _event_lines: list[WalletLine] | None = None
+
+    def event_lines(self) -> list[WalletLine]:
+        """Every line of the ledger's event, in id order, read once: fulfil and reverse move
+        these objects, and the event's result then renders them as they were written."""
+        if self._event_lines is None:
+            self._event_lines = list(WalletLine.objects.filter(event_id=self.event_id).order_by("id"))
+        return self._event_lines
 
     def load_totals_and_version(self) -> int:
         """Read the wallet's totals and the programme's version in one statement (after the

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from campaigns.engine import Grant, expiration_date
 from campaigns.models import ApiKey, Tier
@@ -203,7 +203,9 @@ def wallet_accumulate(
 def wallet_post_pending(*, ledger: Ledger) -> None:
     """Fulfilment: the event's PENDING lines become AVAILABLE (ACCUMULATION rows) and its
     reservations are consumed (RELEASE + REDEMPTION on the same lines)."""
-    for line in WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id, state=S.PENDING):
+    for line in ledger.event_lines():
+        if line.wallet_id != ledger.wallet.pk or line.state != S.PENDING:
+            continue
         ledger.total(line.reward_id).pending -= line.amount
         ledger.post_line(line)
     for line, amount, place in _reservations(ledger):
@@ -323,12 +325,22 @@ def wallet_reverse(*, ledger: Ledger) -> None:
     """Undo everything a RESOLVED event did: take back what each of its lines still holds
     (what was spent or paid to debt becomes debt again) and return each redemption to the lines
     it consumed. Every row negates a stored amount; nothing is recomputed from rules."""
-    lines = list(
-        WalletLine.objects.filter(wallet=ledger.wallet, event_id=ledger.event_id, state__in=[S.AVAILABLE, S.EXPIRED])
-    )
-    expired = dict(
-        Transaction.objects.filter(line__in=lines, type=T.EXPIRATION).values_list("line").annotate(s=Sum("amount"))
-    )
+    lines = [
+        line
+        for line in ledger.event_lines()
+        if line.wallet_id == ledger.wallet.pk and line.state in (S.AVAILABLE, S.EXPIRED)
+    ]
+    # in one read: what expired from those lines, and what the event redeemed (from which lines)
+    expired: dict[int, Decimal] = defaultdict(Decimal)
+    spent: dict[int, Decimal] = defaultdict(Decimal)
+    for type_, line_id, amount in Transaction.objects.filter(
+        Q(line_id__in=[line.pk for line in lines], type=T.EXPIRATION)
+        | Q(event_id=ledger.event_id, wallet=ledger.wallet, type=T.REDEMPTION)
+    ).values_list("type", "line_id", "amount"):
+        if type_ == T.EXPIRATION:
+            expired[line_id] += amount
+        else:
+            spent[line_id] -= amount
     for line in lines:
         taken = line.free if line.state == S.AVAILABLE else ZERO
         ledger.row(T.REVERSAL, -taken, reward_id=line.reward_id, line=line)
@@ -344,11 +356,6 @@ def wallet_reverse(*, ledger: Ledger) -> None:
             )
         line.state = S.REVERSED
         ledger.touch(line)
-    spent: dict[int, Decimal] = defaultdict(Decimal)
-    for line_id, amount in Transaction.objects.filter(
-        event_id=ledger.event_id, wallet=ledger.wallet, type=T.REDEMPTION
-    ).values_list("line_id", "amount"):
-        spent[line_id] -= amount
     consumed = lines_by_id(spent)
     for line_id, amount in sorted(spent.items()):
         ledger.give_back(consumed[line_id], amount, type_=T.REVERSAL)

@@ -103,15 +103,15 @@ def event_metrics_apply(
     if event.type_id in NOT_COUNTED:
         return None
     month = month_of(event.issued_at)
-    last_visit = None
-    if sign < 0:
-        last_visit = (
+    last_visit_query = None
+    if sign < 0:  # the bucket's last visit without this event: the latest other counted one of its month
+        last_visit_query = (
             counted(Event.objects.filter(customer_id=event.customer_id, brand_id=event.brand_id))
             .exclude(pk=event.pk)
             .filter(issued_at__gte=month_start(month), issued_at__lt=month_start(month_shift(month, 1)))
             .order_by("-issued_at")
-            .values_list("issued_at", flat=True)
-            .first()
+            .values_list("issued_at", flat=True)[:1]
+            .query.sql_with_params()
         )
     return metrics_apply(
         customer_id=event.customer_id,
@@ -122,7 +122,7 @@ def event_metrics_apply(
         spend=event_spend(event.type_id, payload),
         issued_at=event.issued_at,
         sign=sign,
-        last_visit=last_visit,
+        last_visit_query=last_visit_query,
         with_buckets=with_buckets,
     )
 

@@ -48,12 +48,15 @@ if TYPE_CHECKING:
 Status = Event.Status
 
 
-def event_fulfill(*, event_id, source: Source = Source.API, actor: AbstractBaseUser | None = None) -> Event:
+def event_fulfill(
+    *, event_id, source: Source = Source.API, actor: AbstractBaseUser | None = None, brands: set[str] | None = None
+) -> Event:
     """Credit a held event: its pending lines become spendable, its reservations are consumed,
-    metrics are updated. Locks the event, then the wallet. Raises NotFound, InvalidTransition
-    (not a held PENDING event, still queued, or past its reservation deadline)."""
+    metrics are updated. Locks the event, then the wallet. Raises NotFound (also for an event
+    outside `brands`, a brand-restricted key's), InvalidTransition (not a held PENDING event,
+    still queued, or past its reservation deadline)."""
     with transaction.atomic():
-        event, clock = _lock_event(event_id)
+        event, clock = _lock_event(event_id, brands)
         if event.queued:
             raise InvalidTransition(
                 action="fulfill", status=event.status, details="the event is still queued for processing"
@@ -89,18 +92,23 @@ def event_fulfill(*, event_id, source: Source = Source.API, actor: AbstractBaseU
 
 
 def event_reverse(
-    *, event_id, reason: str, source: Source = Source.API, actor: AbstractBaseUser | None = None
+    *,
+    event_id,
+    reason: str,
+    source: Source = Source.API,
+    actor: AbstractBaseUser | None = None,
+    brands: set[str] | None = None,
 ) -> Event:
     """Undo an event: RESOLVED -> REVERSED (accumulations taken back, redemptions returned,
     metrics restored) or PENDING -> CANCELLED (a held event's pending lines dropped and
     reservations released; a queued one is simply never applied). Locks the event, then the
-    wallet. Raises InvalidInput (no reason), NotFound, Conflict `not_reversible` (the engine's
-    own TIER_ADJUSTMENT, whoever asks), InvalidTransition."""
+    wallet. Raises InvalidInput (no reason), NotFound (also for an event outside `brands`),
+    Conflict `not_reversible` (the engine's own TIER_ADJUSTMENT, whoever asks), InvalidTransition."""
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput({"reason": "a non-empty reason is required"})
     with transaction.atomic():
-        event, _clock = _lock_event(event_id)
+        event, _clock = _lock_event(event_id, brands)
         if event.type_id in ENGINE_RECORDS:
             cause = (event.data or {}).get("cause_event_id")
             raise Conflict(
@@ -134,9 +142,9 @@ def event_reverse(
         elif event.status == Status.RESOLVED:
             extensions.event_undoing(event, now)  # before the wallet and campaign rows (events.extensions)
             with event_ledger(event, now, with_customer=True) as ledger:  # the customer for the tier check
-                budgets_give_back(event_id=event.pk)
+                budgets_give_back(event_id=event.pk, lines=ledger.event_lines())
                 wallet_reverse(ledger=ledger)
-            event_metrics_apply(event, event.data, sign=-1)
+            buckets = event_metrics_apply(event, event.data, sign=-1, with_buckets=True)
             event_settle(
                 event,
                 ledger.wallet.pk,
@@ -146,6 +154,7 @@ def event_reverse(
                 actor=actor,
                 reason=reason,
                 ledger=ledger,
+                buckets=buckets,
             )
             extensions.event_undone(event, Status.REVERSED, now)
             customer_tier_recompute(
@@ -193,7 +202,10 @@ def event_settle(
     """Move an applied event to `to` with its result brought up to date (its lines as they are
     now, the wallet after the change). `ledger` and `buckets`: what event_result can take from
     the change just written instead of reading it again."""
-    accumulations = WalletLine.objects.filter(event_id=event.pk).order_by("id")
+    if ledger is not None and ledger._event_lines is not None:  # read by the change, as written
+        accumulations = ledger.event_lines()
+    else:
+        accumulations = WalletLine.objects.filter(event_id=event.pk).order_by("id")
     changes = {
         **(changes or {}),
         "result": event_result(
@@ -213,8 +225,9 @@ def event_settle(
     event_transition(event, to, at=at, source=source, actor=actor, reason=reason, changes=changes)
 
 
-def _lock_event(event_id) -> tuple[Event, datetime]:
-    """Lock the event row and read the database clock in the same query."""
+def _lock_event(event_id, brands: set[str] | None = None) -> tuple[Event, datetime]:
+    """Lock the event row and read the database clock in the same query. An event outside
+    `brands` (when given) is not found, exactly as an unknown id."""
     try:
         # the programme version in the same query: what the change announces (events.announce)
         # and the tiers it recomputes are read with no query of their own
@@ -225,6 +238,8 @@ def _lock_event(event_id) -> tuple[Event, datetime]:
         )
     except (Event.DoesNotExist, ValidationError, ValueError, TypeError):
         raise NotFound(f"event {event_id} not found", code="event_not_found") from None
+    if brands is not None and event.brand_id not in brands:
+        raise NotFound(f"event {event_id} not found", code="event_not_found")
     clock = event.db_now
     if isinstance(clock, str):
         clock = db_now()

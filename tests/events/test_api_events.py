@@ -298,6 +298,11 @@ def test_reverse_without_a_reason_is_400_and_changes_nothing(api, programme, bod
     assert stars_total(api, programme)["total"] == 12
 
 
+def test_reversing_an_unknown_event_is_404_whatever_the_body(api, programme):
+    for body in ({"reason": "refund"}, {}):
+        assert_error(api.post(f"/behavior/events/{uuid.uuid4()}/reverse", body), 404, "event_not_found")
+
+
 def test_reverse_with_a_reason_reverses_and_a_second_reverse_is_409(api, programme):
     event = api.post("/behavior/events", purchase()).json()["data"]
     response = api.post(f"/behavior/events/{event['id']}/reverse", {"reason": "order refunded"})

@@ -56,3 +56,49 @@ def test_a_brandless_bucket_is_one_per_month():
         )  # fmt: skip
     bucket = MetricBucket.objects.get(customer=customer, brand=None, month=month)
     assert (bucket.number_of_purchases, bucket.spend_total, bucket.events) == (2, Decimal(3), {"PURCHASE": 2})
+
+
+def test_taking_events_back_restores_the_months_last_visit_and_drops_a_type_at_zero():
+    brand = BrandFactory()
+    customer = CustomerFactory(record_event=False)
+    now = timezone.now()
+    older = emit(customer, brand, value="3", issued_at=now - timedelta(minutes=30))
+    cart = emit(customer, brand, type="ADD_TO_CART", issued_at=now - timedelta(minutes=20))
+    latest = emit(customer, brand, value="5", issued_at=now - timedelta(minutes=10))
+    month = month_of(now)
+
+    event_reverse(event_id=cart.pk, reason="test")
+    bucket = _bucket(customer, brand, month)
+    assert bucket.events == {"PURCHASE": 2}  # the type's count reached zero: the key is gone
+    assert bucket.last_visit == latest.issued_at
+
+    event_reverse(event_id=latest.pk, reason="test")
+    bucket = _bucket(customer, brand, month)
+    assert (bucket.number_of_purchases, bucket.spend_total, bucket.events) == (1, Decimal(3), {"PURCHASE": 1})
+    assert bucket.last_visit == older.issued_at  # the latest other counted event of the month
+
+    event_reverse(event_id=older.pk, reason="test")
+    bucket = _bucket(customer, brand, month)
+    assert (bucket.number_of_purchases, bucket.spend_total, bucket.events, bucket.last_visit) == (0, 0, {}, None)
+
+
+def test_taking_back_from_a_brandless_bucket_returns_every_bucket_of_the_customer():
+    customer = CustomerFactory(record_event=False)
+    brand = BrandFactory()
+    now = timezone.now()
+    month = month_of(now)
+    emit(customer, brand, value=2)
+    common = dict(customer_id=customer.pk, brand_id=None, month=month, event_type="PURCHASE", is_purchase=True)
+    metrics_apply(**common, spend=Decimal("7.5"), issued_at=now, sign=1)
+    metrics_apply(**common, spend=Decimal("2.5"), issued_at=now, sign=1)
+    buckets = metrics_apply(**common, spend=Decimal("2.5"), issued_at=now, sign=-1, last_visit=now, with_buckets=True)
+
+    bucket = MetricBucket.objects.get(customer=customer, brand=None, month=month)
+    assert (bucket.number_of_purchases, bucket.spend_total, bucket.events) == (1, Decimal("7.5"), {"PURCHASE": 1})
+    assert bucket.last_visit == now
+    stored = {
+        (b.pk, b.brand_id, b.number_of_purchases, b.spend_total) for b in MetricBucket.objects.filter(customer=customer)
+    }
+    if buckets is not None:  # PostgreSQL: the statement itself answers every bucket after it
+        assert {(b.pk, b.brand_id, b.number_of_purchases, b.spend_total) for b in buckets} == stored
+        assert len(buckets) == 2
