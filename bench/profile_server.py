@@ -10,7 +10,8 @@ it runs samples every worker process with py-spy (requirements-dev.txt; it needs
 CAP_SYS_PTRACE). It prints the rate wrk saw, then, over all samples of all threads of the
 workers, each function's share of the samples: `self` (the function itself on the CPU) and
 `total` (anywhere on the stack), idle threads (waiting on a lock, a socket or the event loop's
-poll) left out unless `--idle`. py-spy roughly halves the rate while it samples, so read the
+poll) left out unless `--idle`; with `--gil`, only the thread holding the GIL (where the
+workers' Python CPU goes). py-spy roughly halves the rate while it samples, so read the
 shares, not the rate.
 """
 
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--idle", action="store_true", help="count idle threads too")
+    parser.add_argument("--gil", action="store_true", help="only the thread holding the GIL: where Python's CPU goes")
     args = parser.parse_args()
     url = os.environ["BENCH_DATABASE_URL"]
     os.environ["CACHE_URL"] = http_bench.CACHE_URL
@@ -91,7 +93,8 @@ def main() -> None:
                 subprocess.Popen(
                     [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--format", "raw", "--threads",
                      "--rate", str(args.rate), "--duration", str(args.seconds), "--nonblocking",
-                     *(["--idle"] if args.idle else []), "--output", f"{tmp}/{pid}.txt"],
+                     *(["--idle"] if args.idle else []), *(["--gil"] if args.gil else []),
+                     "--output", f"{tmp}/{pid}.txt"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
                 for pid in pids

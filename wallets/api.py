@@ -4,6 +4,7 @@ identification are in wallets.api_customers, with the profile fields every custo
 
 import django_filters
 from django.conf import settings
+from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -20,7 +21,7 @@ from core.views import EnvelopeMixin
 from wallets import services
 from wallets.api_customers import ProfileIn, TagsField
 from wallets.models import Customer, Transaction
-from wallets.selectors import customer_profile, customers_visible
+from wallets.selectors import customer_profile, customer_with_wallet, customers_visible
 from wallets.serializers import CustomerListItemOut, CustomerOut, TransactionOut
 
 
@@ -121,7 +122,10 @@ class CustomerViewSet(EnvelopeMixin, mixins.ListModelMixin, viewsets.GenericView
         return self.get_paginated_response(CustomerListItemOut(page, many=True).data)
 
     def retrieve(self, request, pk=None):
-        return Response(_profile(self.get_object(), request))
+        customer = customer_with_wallet(pk)
+        if customer is None:
+            raise Http404  # as get_object answers: 404 `not_found`
+        return Response(_profile(customer, request))
 
     def partial_update(self, request, pk=None):
         """Name, email, status and metadata are replaced; `tags` are merged into the customer's

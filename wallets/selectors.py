@@ -15,11 +15,11 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 
 from campaigns import cache as programme_cache
-from campaigns.models import Reward
+from campaigns.models import Reward, Tier
 from core.amounts import exact
 from core.clock import month_of, month_shift
 from core.json import jsonable
-from wallets.models import Customer, MetricBucket, WalletLine, WalletTotal
+from wallets.models import Customer, MetricBucket, Wallet, WalletLine, WalletTotal
 from wallets.serializers import WalletOut, WalletTotalsOut
 
 ZERO = Decimal(0)
@@ -253,6 +253,25 @@ def customers_visible(*, brands: set[str], api_key) -> Q:
     by_event = Customer.objects.filter(events__brand_id__in=brands).values("pk")
     by_line = WalletLine.objects.filter(brand_id__in=brands).values("wallet__customer_id")
     return Q(pk__in=by_event) | Q(pk__in=by_line) | Q(registered_by=api_key)
+
+
+_CUSTOMER = (
+    "SELECT c.*, w.id AS wallet_pk, t.name AS tier_name, t.level AS tier_level FROM wallets_customer c "
+    "JOIN wallets_wallet w ON w.customer_id = c.id JOIN campaigns_tier t ON t.id = c.tier_id WHERE c.id = %s"
+)
+
+
+def customer_with_wallet(customer_id: str) -> Customer | None:
+    """The customer with its wallet and tier (what `select_related("wallet", "tier")` gives, the
+    wallet and tier reduced to what responses show: ids, the tier's name and level), or None. In
+    SQL: the queryset cost about a millisecond of CPU to build, a third of a GET /customers/{id}."""
+    found = list(Customer.objects.raw(_CUSTOMER, [customer_id]))
+    if not found:
+        return None
+    customer = found[0]
+    customer.wallet = Wallet(id=customer.wallet_pk, customer_id=customer.pk)
+    customer.tier = Tier(id=customer.tier_id, name=customer.tier_name, level=customer.tier_level)
+    return customer
 
 
 def customer_profile(*, customer: Customer, brands: set[str] | None = None) -> dict:

@@ -195,7 +195,19 @@ SPECTACULAR_SETTINGS = {
 # The rate-limit counters live here: the local memory cache by default (each `make run` web
 # worker process then counts on its own), Redis in production (CACHE_URL=redis://127.0.0.1:6379/1),
 # shared by every worker on every node.
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+
+def cache_settings(env) -> dict:
+    """CACHE_URL as a cache's settings; a redis:// one is served by django-redis, whose
+    connection pools are per process (Django's own Redis backend keeps them per backend, i.e. per
+    thread: a new connection for every request under the ASGI server; tests/test_cache_connections.py)."""
+    config = env.cache("CACHE_URL", default="locmemcache://")
+    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        config["BACKEND"] = "django_redis.cache.RedisCache"
+    return config
+
+
+CACHES = {"default": cache_settings(env)}
 
 # Celery: an embedded filesystem broker under var/ by default, Redis (or any kombu URL) in
 # production. Results are not kept: every task records its outcome in the database.
