@@ -15,7 +15,9 @@ from campaigns.services import api_key_create
 from core.asgi import SyncChainASGIHandler
 from tests.factories import BrandFactory, CustomerFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# transaction: each request's thread has its own connection (it must see committed rows);
+# serialized_rollback, as the other transactional tests (tests/security/test_slow_clients.py says why)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _scope(path: str, method: str, raw_key: str, body: bytes) -> dict:
