@@ -25,6 +25,7 @@ from django.db.models import Q
 from campaigns import cache as programme_cache
 from campaigns.models import Reward
 from core.amounts import cost_of
+from core.bulk import insert_objects
 from wallets.ledger_batch import flush_ledgers
 from wallets.locks import wallet_lock, wallet_lock_with_customer
 from wallets.models import Customer, Transaction, Wallet, WalletLine, WalletTotal
@@ -339,7 +340,7 @@ class Ledger:
         """Write everything in a fixed number of queries, whatever the number of movements
         (called by `wallet_ledger` on a clean exit, never by hand)."""
         if self.new_lines:
-            WalletLine.objects.bulk_create(self.new_lines)
+            insert_objects(self.new_lines)
         if self.dirty_lines:
             ops = connection.ops
             _executemany(
@@ -361,9 +362,9 @@ class Ledger:
             for row in self.rows:
                 if row.line is not None:
                     row.line_id = row.line.pk
-            Transaction.objects.bulk_create(self.rows)
+            insert_objects(self.rows)
         if self._new_totals:
-            WalletTotal.objects.bulk_create(self._new_totals)
+            insert_objects(self._new_totals)
         existing = [t for t in (self._totals or {}).values() if t.pk is not None and t not in self._new_totals]
         if existing:
             ops = connection.ops
