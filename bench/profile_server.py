@@ -91,12 +91,27 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             spies = [
                 subprocess.Popen(
-                    [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(pid), "--format", "raw", "--threads",
-                     "--rate", str(args.rate), "--duration", str(args.seconds), "--nonblocking",
-                     *(["--idle"] if args.idle else []), *(["--gil"] if args.gil else []),
-                     "--output", f"{tmp}/{pid}.txt"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                )  # fmt: skip
+                    [
+                        str(ROOT / ".venv/bin/py-spy"),
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--format",
+                        "raw",
+                        "--threads",
+                        "--rate",
+                        str(args.rate),
+                        "--duration",
+                        str(args.seconds),
+                        "--nonblocking",
+                        *(["--idle"] if args.idle else []),
+                        *(["--gil"] if args.gil else []),
+                        "--output",
+                        f"{tmp}/{pid}.txt",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
                 for pid in pids
             ]
             time.sleep(0.5)
