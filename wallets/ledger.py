@@ -26,6 +26,7 @@ from campaigns import cache as programme_cache
 from campaigns.models import Reward
 from core.amounts import cost_of
 from core.bulk import insert_objects
+from core.rows import rows_as
 from wallets.ledger_batch import flush_ledgers
 from wallets.locks import wallet_lock, wallet_lock_with_customer
 from wallets.models import Customer, Transaction, Wallet, WalletLine, WalletTotal
@@ -139,14 +140,15 @@ class Ledger:
         these objects, and the event's result then renders them as they were written."""
         if self._event_lines is None:  # in SQL: the queryset cost more to build than the query takes
             event = WalletLine._meta.get_field("event_id").get_db_prep_value(self.event_id, connection)
-            self._event_lines = list(WalletLine.objects.raw(_EVENT_LINES, [event]))
+            self._event_lines = list(rows_as(WalletLine, _EVENT_LINES, [event]))
         return self._event_lines
 
     def load_totals_and_version(self) -> int:
         """Read the wallet's totals and the programme's version in one statement (after the
         lock: a new snapshot under READ COMMITTED) and return the version (0 before any)."""
         rows = list(
-            WalletTotal.objects.raw(
+            rows_as(
+                WalletTotal,
                 "SELECT t.id, t.wallet_id, t.reward_id, t.balance, t.reserved, t.debt, t.pending, "
                 "v.version AS programme_version FROM (SELECT 1 AS one) o "
                 "LEFT JOIN campaigns_programmeversion v ON v.id = 1 "

@@ -8,6 +8,7 @@ import uuid
 from django.db import connection
 
 from core.exceptions import NotFound
+from core.rows import rows_as
 from wallets.models import Customer, Wallet
 
 
@@ -43,7 +44,8 @@ def wallet_lock_with_customer(*, customer_id: str) -> tuple[Wallet, Customer]:
     locks = " FOR UPDATE OF w FOR KEY SHARE OF c" if connection.vendor == "postgresql" else ""
     columns = ", ".join(f"c.{Customer._meta.get_field(name).column}" for name in RULE_FIELDS)
     found = list(
-        Customer.objects.raw(
+        rows_as(
+            Customer,
             f"SELECT {columns}, w.id AS wallet_pk FROM wallets_wallet w "  # noqa: S608 (no input in it)
             f"JOIN wallets_customer c ON c.id = w.customer_id WHERE w.customer_id = %s{locks}",
             [customer_id],

@@ -19,6 +19,7 @@ from campaigns.models import Reward, Tier
 from core.amounts import exact
 from core.clock import month_of, month_shift
 from core.json import jsonable
+from core.rows import rows_as
 from wallets.models import Customer, MetricBucket, Wallet, WalletLine, WalletTotal
 from wallets.serializers import WalletOut, WalletTotalsOut
 
@@ -108,7 +109,7 @@ def _wallet_param(wallet_id):
 def totals_and_version(wallet_id) -> tuple[list[WalletTotal], int]:
     """The wallet's totals (without their rewards) and the programme's version (0 before any),
     in one statement."""
-    rows = list(WalletTotal.objects.raw(_TOTALS, [_wallet_param(wallet_id)]))
+    rows = list(rows_as(WalletTotal, _TOTALS, [_wallet_param(wallet_id)]))
     return [t for t in rows if t.pk is not None], rows[0].programme_version or 0
 
 
@@ -127,7 +128,7 @@ def _live_lines(wallet_id, now: datetime, brands: set[str] | None, version: int 
     first (never-expiring last), then oldest; with `brands`, only those brands' and global rewards
     (their rewards from the programme cache at `version`, read with the totals)."""
     params = [_wallet_param(wallet_id), connection.ops.adapt_datetimefield_value(now)]
-    lines = list(WalletLine.objects.raw(_LIVE_LINES, params))
+    lines = list(rows_as(WalletLine, _LIVE_LINES, params))
     if brands is None or not lines:
         return lines
     if version is None:
@@ -265,7 +266,7 @@ def customer_with_wallet(customer_id: str) -> Customer | None:
     """The customer with its wallet and tier (what `select_related("wallet", "tier")` gives, the
     wallet and tier reduced to what responses show: ids, the tier's name and level), or None. In
     SQL: the queryset cost about a millisecond of CPU to build, a third of a GET /customers/{id}."""
-    found = list(Customer.objects.raw(_CUSTOMER, [customer_id]))
+    found = list(rows_as(Customer, _CUSTOMER, [customer_id]))
     if not found:
         return None
     customer = found[0]
@@ -311,7 +312,7 @@ def customer_metrics(
     `brands` counting only those brands' events (what a brand-restricted key sees)."""
     if buckets is None:  # in SQL: the queryset cost more to build than the query takes
         buckets = list(
-            MetricBucket.objects.raw("SELECT * FROM wallets_metricbucket WHERE customer_id = %s", [customer_id])
+            rows_as(MetricBucket, "SELECT * FROM wallets_metricbucket WHERE customer_id = %s", [customer_id])
         )
         if brands is not None:
             buckets = [b for b in buckets if b.brand_id in brands]

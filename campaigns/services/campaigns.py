@@ -16,6 +16,7 @@ from campaigns.services.common import brand_or_none, delete_unless_used, get_or_
 from campaigns.services.coupon_fields import coupon_errors
 from campaigns.services.referral_fields import REFERRAL_FIELDS, referral_errors
 from core.exceptions import Conflict, InvalidInput
+from core.rows import rows_as
 from core.unset import UNSET, given
 
 LIMIT_PERIODS = ("lifetime", "day", "week", "month")
@@ -303,7 +304,8 @@ def campaigns_lock_for_event(*, budgeted, fired) -> dict:
     for ids, lock in ((sorted(budgeted), postgres), (sorted(fired - budgeted), False)):
         if not ids:
             continue
-        rows = Campaign.objects.raw(
+        rows = rows_as(
+            Campaign,
             "SELECT id, budget, budget_used, updated_at FROM campaigns_campaign "
             f"WHERE id IN ({', '.join(['%s'] * len(ids))}) ORDER BY id{' FOR UPDATE' if lock else ''}",
             [Campaign._meta.pk.get_db_prep_value(uuid.UUID(cid), connection) for cid in ids],

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from core.clock import db_now
 from core.exceptions import Conflict, InvalidInput, InvalidTransition, NotFound
+from core.rows import rows_as
 from events import extensions
 from events.announce import programme_version_column
 from events.metrics import ENGINE_RECORDS
@@ -240,7 +241,7 @@ def _lock_event(event_id, brands: set[str] | None = None) -> tuple[Event, dateti
         # the programme version in the same query: what the change announces (events.announce)
         # and the tiers it recomputes are read with no query of their own
         if connection.vendor == "postgresql":  # in SQL: the queryset cost more to build than it takes
-            found = list(Event.objects.raw(_LOCK_EVENT, [uuid.UUID(str(event_id))]))
+            found = list(rows_as(Event, _LOCK_EVENT, [uuid.UUID(str(event_id))]))
             if not found:
                 raise Event.DoesNotExist
             event = found[0]
