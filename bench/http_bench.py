@@ -94,6 +94,21 @@ def wrk(port: int, key: str, mode: str, seconds: int, run: str) -> dict:
     return fig
 
 
+def wait_for_api(port: int, key: str, server) -> None:
+    """Until the server answers an authenticated read (or give up after a minute)."""
+    probe = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/customers/bench-0", headers={"Authorization": f"Bearer {key}"}
+    )
+
+    def up() -> bool:
+        try:
+            return urllib.request.urlopen(probe, timeout=2).status == 200
+        except OSError:
+            return False
+
+    wait_until(up, 60, "gunicorn", server)
+
+
 def row(name: str, fig: dict, ceiling: float | None, pairs: bool = False) -> str:
     rate = fig["rate"] / 2 if pairs else fig["rate"]
     ratio = f"{rate / ceiling:.2f}" if ceiling else "1.00 (ceiling)"
@@ -195,17 +210,7 @@ def main() -> None:
     server, port, env = gunicorn_server(url, extra_args=extra)
     results: dict[str, dict] = {}
     try:
-        probe = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/customers/bench-0", headers={"Authorization": f"Bearer {key}"}
-        )
-
-        def up() -> bool:
-            try:
-                return urllib.request.urlopen(probe, timeout=2).status == 200
-            except OSError:
-                return False
-
-        wait_until(up, 60, "gunicorn", server)
+        wait_for_api(port, key, server)
         print(f"gunicorn on port {port}: {env.get('WEB_CONCURRENCY', '2')} workers x "
               f"{env.get('WEB_THREADS', '4')} threads {extra or ''}; wrk {CONNECTIONS} connections, "
               f"{SECONDS} s each")  # fmt: skip

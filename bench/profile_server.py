@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,7 +30,7 @@ os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 import http_bench  # noqa: E402
 from benchdb import ROOT, bench_database  # noqa: E402
 from import_bench import ensure_database  # noqa: E402
-from webhook_bench import gunicorn_server, wait_until  # noqa: E402
+from webhook_bench import gunicorn_server  # noqa: E402
 
 
 def worker_pids(master: int) -> list[int]:
@@ -75,17 +74,7 @@ def main() -> None:
     key = http_bench.seed()
     server, port, _env = gunicorn_server(url)
     try:
-        probe = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/customers/bench-0", headers={"Authorization": f"Bearer {key}"}
-        )
-
-        def up() -> bool:
-            try:
-                return urllib.request.urlopen(probe, timeout=2).status == 200
-            except OSError:
-                return False
-
-        wait_until(up, 60, "gunicorn", server)
+        http_bench.wait_for_api(port, key, server)
         http_bench.wrk(port, key, args.mode, 3, "warm")
         pids = worker_pids(server.proc.pid)
         with tempfile.TemporaryDirectory() as tmp:
