@@ -3,10 +3,12 @@ ASGI handler does, with each request's middleware chain and view run in one go i
 three crossings from the event loop to the request's thread (request_started, the chain, the
 response's close) where Django's handler made nine (issue 11, bench/README.md)."""
 
+import asyncio
 import json
+import threading
 
 import pytest
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import SyncToAsync
 from asgiref.testing import ApplicationCommunicator
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
@@ -65,11 +67,26 @@ def _serve(handler, path: str, raw_key: str, method: str = "GET", body: bytes = 
         await app.wait(10)
         return start["status"], json.loads(content)
 
+    # in a thread of its own, with its own event loop, as a server runs it (an earlier test may
+    # have left an event loop running in this one: Playwright's sync API does)
+    outcome: dict = {}
+
+    def serve() -> None:
+        try:
+            outcome["value"] = asyncio.run(run())
+        except BaseException as exc:  # re-raised below, in the test's thread
+            outcome["error"] = exc
+
     SyncToAsync.__call__ = counted
     try:
-        status, data = async_to_sync(run)()
+        thread = threading.Thread(target=serve)
+        thread.start()
+        thread.join(60)
     finally:
         SyncToAsync.__call__ = original
+    if "error" in outcome:
+        raise outcome["error"]
+    status, data = outcome["value"]
     return status, data, crossings
 
 
