@@ -13,11 +13,12 @@ import time
 
 import jwt
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from campaigns.key_cache import cached_key, remember_key
+from campaigns.key_cache import cache_key, cached_key, remember_key
 from campaigns.models import ApiKey
 from core.throttling import AUTH_FAILURES, client_address
 
@@ -72,11 +73,19 @@ def _authenticate(request) -> ApiKey | None:
     if raw is None:
         return None
     address = client_address(request)
-    wait = AUTH_FAILURES.exceeded(address)
+    by_token = raw.count(".") == 2  # a JWT (header.claims.signature); keys are UUIDs (or lk_<id>.<secret>)
+    canonical = None if by_token else ApiKey.canonical(raw)
+    key_hash = None if canonical is None else ApiKey.hash(canonical[1])
+    # the address's failure counter and the key's cache entry in one round trip to the cache
+    names = [n for n in (AUTH_FAILURES.counter_key(address), key_hash and cache_key(key_hash)) if n]
+    read = cache.get_many(names) if names else {}
+    wait = AUTH_FAILURES.exceeded(address, read=read)
     if wait is not None:  # refused before the credential is looked at
         raise exceptions.Throttled(wait, detail="too many failed authentications from this address")
-    by_token = raw.count(".") == 2  # a JWT (header.claims.signature); keys are UUIDs (or lk_<id>.<secret>)
-    key, key_hash = (key_from_token(raw), None) if by_token else _key_from_credential(raw)
+    if by_token:
+        key, key_hash = key_from_token(raw), None
+    else:
+        key, key_hash = _key_from_credential(raw, key_hash, read)
     if key is None:
         AUTH_FAILURES.hit(address)
         raise exceptions.AuthenticationFailed("invalid API key or token")
@@ -90,15 +99,15 @@ def _authenticate(request) -> ApiKey | None:
     return key
 
 
-def _key_from_credential(raw: str) -> tuple[ApiKey | None, str | None]:
-    """The active key `raw` is, from the shared cache or else the database (campaigns.key_cache),
-    and the hash to cache it under when it came from the database (None when it came from the
-    cache, or is no key)."""
-    found = ApiKey.canonical(raw)
-    if found is None:
+def _key_from_credential(raw: str, key_hash: str | None, read: dict) -> tuple[ApiKey | None, str | None]:
+    """The active key `raw` is, from the shared cache (its entry among `read`) or else the
+    database (campaigns.key_cache), and the hash to cache it under when it came from the
+    database (None when it came from the cache, or is no key). `key_hash`: the hash of the
+    canonical credential, None when `raw` is not one."""
+    if key_hash is None:
         return None, None
-    key_hash = ApiKey.hash(found[1])
-    key = cached_key(key_hash)
+    name = cache_key(key_hash)
+    key = cached_key(key_hash, read.get(name)) if name is not None else None
     if key is not None:
         return key, None
     key = ApiKey.find(raw)

@@ -36,11 +36,22 @@ def _ttl() -> int:
     return settings.LOYALTY_API_KEY_CACHE_SECONDS
 
 
-def cached_key(key_hash: str) -> ApiKey | None:
-    """The active key cached under this hash, or None (not cached, or changed lately)."""
+def cache_key(key_hash: str) -> str | None:
+    """The cache key of the entry for this hash (None while keys are not cached): a caller that
+    reads other entries anyway reads it with them (`cache.get_many`) and passes it to cached_key."""
+    return _PREFIX + key_hash if _ttl() > 0 else None
+
+
+_UNREAD = object()
+
+
+def cached_key(key_hash: str, entry=_UNREAD) -> ApiKey | None:
+    """The active key cached under this hash, or None (not cached, or changed lately). `entry`:
+    what the cache holds under cache_key(key_hash), when the caller read it already."""
     if _ttl() <= 0:
         return None
-    entry = cache.get(_PREFIX + key_hash)
+    if entry is _UNREAD:
+        entry = cache.get(_PREFIX + key_hash)
     if not isinstance(entry, dict):
         return None
     key = ApiKey.from_db("default", list(_FIELDS), [entry[f] for f in _FIELDS])

@@ -99,13 +99,20 @@ class Window:
                 count = 1
         return None if count <= number else remaining
 
-    def exceeded(self, ident) -> float | None:
-        """Like hit, without counting: whether the limit is already spent."""
+    def exceeded(self, ident, *, read: dict | None = None) -> float | None:
+        """Like hit, without counting: whether the limit is already spent. `read`: entries the
+        caller fetched with `cache.get_many(...)` including `counter_key(ident)` (no read here)."""
         current = self._current(ident)
         if current is None:
             return None
         key, number, remaining = current
-        return remaining if (cache.get(key) or 0) >= number else None
+        count = read.get(key) if read is not None else cache.get(key)
+        return remaining if (count or 0) >= number else None
+
+    def counter_key(self, ident) -> str | None:
+        """The cache key of this window's counter for `ident` now (None: no limit set)."""
+        current = self._current(ident)
+        return None if current is None else current[0]
 
     def refund(self, ident) -> None:
         """Take back one `hit` (a request counted first, atomically, that turned out not to

@@ -86,3 +86,30 @@ def test_a_token_from_a_cached_key_is_signed_with_its_own_secret(db):
     assert response.status_code == 200, response.content
     token = response.json()["data"]
     assert Client().get("/api/v1/brands", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+
+
+def test_a_cached_key_and_the_failure_limit_cost_one_read_of_the_cache(db, monkeypatch):
+    """The address's failed-authentication counter and the key's entry are read together: one
+    round trip to the cache per authenticated request (issue 11: each was a Redis round trip).
+    Counted as calls into the cache backend (a get_many is one MGET on Redis)."""
+    from django.core.cache import caches
+
+    _key, raw = api_key_create(name="shop")
+    assert _brands(raw).status_code == 200  # the entry is written
+    backend = caches["default"]
+    reads, inside = [], []
+    for name in ("get", "get_many"):
+        original = getattr(backend, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            if not inside:  # the local-memory cache's get_many calls get: one read still
+                reads.append(_name)
+            inside.append(_name)
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(backend, name, counted)
+    assert _brands(raw).status_code == 200
+    assert reads == ["get_many"]
