@@ -89,14 +89,19 @@ class Window:
             return None
         key, number, remaining = current
         timeout = math.ceil(remaining) + 1
-        if cache.add(key, 1, timeout=timeout):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # it expired between the two calls
-                cache.add(key, 1, timeout=timeout)
+        # the window's counter exists for all but its first request: counting it first is one
+        # round trip to the cache (two when it starts the window)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # no counter yet: start it (or count on one another request just started)
+            if cache.add(key, 1, timeout=timeout):
                 count = 1
+            else:
+                try:
+                    count = cache.incr(key)
+                except ValueError:  # it expired between the calls
+                    cache.add(key, 1, timeout=timeout)
+                    count = 1
         return None if count <= number else remaining
 
     def exceeded(self, ident, *, read: dict | None = None) -> float | None:

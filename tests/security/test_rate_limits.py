@@ -135,3 +135,27 @@ def test_retry_after_is_the_rest_of_the_window_rounded_up(settings, api_key, mon
     assert assert_throttled(shop.get("/api/v1/auth/authorize"), period=60) == 2  # 1.5 s left, rounded up
     monkeypatch.setattr(core.throttling, "time", types.SimpleNamespace(time=lambda: start + 60))  # the next window
     assert shop.get("/api/v1/auth/authorize").status_code == 200
+
+
+def test_counting_a_request_is_one_call_to_the_cache_once_its_window_has_begun(settings, monkeypatch):
+    """The window's counter is counted first (one round trip on Redis), started only when it is
+    not there yet: two calls for the window's first request, one for every other."""
+    from django.core.cache import cache, caches
+
+    from core.throttling import Window
+
+    settings.LOYALTY_API_RATE = "3/day"  # one window for the whole test
+    cache.clear()
+    backend = caches["default"]
+    calls = []
+    for name in ("add", "incr", "get"):
+        original = getattr(backend, name)
+        monkeypatch.setattr(backend, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k))
+    window = Window("test", "LOYALTY_API_RATE")
+    assert window.hit("shop") is None
+    assert calls == ["incr", "add"]
+    del calls[:]
+    assert [window.hit("shop"), window.hit("shop")] == [None, None]
+    assert calls == ["incr", "incr"]
+    assert window.hit("shop") is not None  # the fourth of three
+    cache.clear()
