@@ -30,6 +30,7 @@ from core.rows import rows_as
 from wallets.ledger_batch import flush_ledgers
 from wallets.locks import wallet_lock, wallet_lock_with_customer
 from wallets.models import Customer, Transaction, Wallet, WalletLine, WalletTotal
+from wallets.selectors import totals_and_version
 
 T = Transaction.Type
 ZERO = Decimal(0)
@@ -140,24 +141,15 @@ class Ledger:
         these objects, and the event's result then renders them as they were written."""
         if self._event_lines is None:  # in SQL: the queryset cost more to build than the query takes
             event = WalletLine._meta.get_field("event_id").get_db_prep_value(self.event_id, connection)
-            self._event_lines = list(rows_as(WalletLine, _EVENT_LINES, [event]))
+            self._event_lines = rows_as(WalletLine, _EVENT_LINES, [event])
         return self._event_lines
 
     def load_totals_and_version(self) -> int:
         """Read the wallet's totals and the programme's version in one statement (after the
         lock: a new snapshot under READ COMMITTED) and return the version (0 before any)."""
-        rows = list(
-            rows_as(
-                WalletTotal,
-                "SELECT t.id, t.wallet_id, t.reward_id, t.balance, t.reserved, t.debt, t.pending, "
-                "v.version AS programme_version FROM (SELECT 1 AS one) o "
-                "LEFT JOIN campaigns_programmeversion v ON v.id = 1 "
-                "LEFT JOIN wallets_wallettotal t ON t.wallet_id = %s",
-                [WalletTotal._meta.get_field("wallet").get_db_prep_value(self.wallet.pk, connection)],
-            )
-        )
-        self._totals = {str(t.reward_id): t for t in rows if t.pk is not None}
-        return rows[0].programme_version or 0
+        totals, version = totals_and_version(self.wallet.pk)
+        self._totals = {str(t.reward_id): t for t in totals}
+        return version
 
     # ---- totals -------------------------------------------------------------------------
     def total(self, reward_id) -> WalletTotal:

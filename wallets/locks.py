@@ -43,13 +43,11 @@ def wallet_lock_with_customer(*, customer_id: str) -> tuple[Wallet, Customer]:
     (`customer_not_found`) as `wallet_lock` does."""
     locks = " FOR UPDATE OF w FOR KEY SHARE OF c" if connection.vendor == "postgresql" else ""
     columns = ", ".join(f"c.{Customer._meta.get_field(name).column}" for name in RULE_FIELDS)
-    found = list(
-        rows_as(
-            Customer,
-            f"SELECT {columns}, w.id AS wallet_pk FROM wallets_wallet w "  # noqa: S608 (no input in it)
-            f"JOIN wallets_customer c ON c.id = w.customer_id WHERE w.customer_id = %s{locks}",
-            [customer_id],
-        )
+    found = rows_as(
+        Customer,
+        f"SELECT {columns}, w.id AS wallet_pk FROM wallets_wallet w "  # noqa: S608 (no input in it)
+        f"JOIN wallets_customer c ON c.id = w.customer_id WHERE w.customer_id = %s{locks}",
+        [customer_id],
     )
     if not found:
         raise NotFound(f"customer {customer_id!r} not found", code="customer_not_found")

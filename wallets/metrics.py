@@ -103,7 +103,7 @@ def _metrics_add_upsert(
         "at": ops.adapt_datetimefield_value(issued_at),
     }
     if with_buckets:
-        return list(rows_as(MetricBucket, _UPSERT_RETURNING_BUCKETS.format(upsert=sql.strip()), params))
+        return rows_as(MetricBucket, _UPSERT_RETURNING_BUCKETS.format(upsert=sql.strip()), params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
     return None
@@ -139,7 +139,7 @@ def _metrics_take_back_upsert(
     params += visit_params + [event_type] * 4
     if with_buckets:
         sql = _RETURNING_BUCKETS.format(upsert=sql)
-        return list(rows_as(MetricBucket, sql, [*params, customer_id]))
+        return rows_as(MetricBucket, sql, [*params, customer_id])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
     return None

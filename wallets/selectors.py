@@ -109,7 +109,7 @@ def _wallet_param(wallet_id):
 def totals_and_version(wallet_id) -> tuple[list[WalletTotal], int]:
     """The wallet's totals (without their rewards) and the programme's version (0 before any),
     in one statement."""
-    rows = list(rows_as(WalletTotal, _TOTALS, [_wallet_param(wallet_id)]))
+    rows = rows_as(WalletTotal, _TOTALS, [_wallet_param(wallet_id)])
     return [t for t in rows if t.pk is not None], rows[0].programme_version or 0
 
 
@@ -128,7 +128,7 @@ def _live_lines(wallet_id, now: datetime, brands: set[str] | None, version: int 
     first (never-expiring last), then oldest; with `brands`, only those brands' and global rewards
     (their rewards from the programme cache at `version`, read with the totals)."""
     params = [_wallet_param(wallet_id), connection.ops.adapt_datetimefield_value(now)]
-    lines = list(rows_as(WalletLine, _LIVE_LINES, params))
+    lines = rows_as(WalletLine, _LIVE_LINES, params)
     if brands is None or not lines:
         return lines
     if version is None:
@@ -266,7 +266,7 @@ def customer_with_wallet(customer_id: str) -> Customer | None:
     """The customer with its wallet and tier (what `select_related("wallet", "tier")` gives, the
     wallet and tier reduced to what responses show: ids, the tier's name and level), or None. In
     SQL: the queryset cost about a millisecond of CPU to build, a third of a GET /customers/{id}."""
-    found = list(rows_as(Customer, _CUSTOMER, [customer_id]))
+    found = rows_as(Customer, _CUSTOMER, [customer_id])
     if not found:
         return None
     customer = found[0]
@@ -311,9 +311,7 @@ def customer_metrics(
     """Every period's metrics from the monthly buckets (one query): programme-wide, or with
     `brands` counting only those brands' events (what a brand-restricted key sees)."""
     if buckets is None:  # in SQL: the queryset cost more to build than the query takes
-        buckets = list(
-            rows_as(MetricBucket, "SELECT * FROM wallets_metricbucket WHERE customer_id = %s", [customer_id])
-        )
+        buckets = rows_as(MetricBucket, "SELECT * FROM wallets_metricbucket WHERE customer_id = %s", [customer_id])
         if brands is not None:
             buckets = [b for b in buckets if b.brand_id in brands]
     out = {period: _aggregate(buckets, first, last) for period, (first, last) in period_ranges(now).items()}

@@ -241,7 +241,7 @@ def _lock_event(event_id, brands: set[str] | None = None) -> tuple[Event, dateti
         # the programme version in the same query: what the change announces (events.announce)
         # and the tiers it recomputes are read with no query of their own
         if connection.vendor == "postgresql":  # in SQL: the queryset cost more to build than it takes
-            found = list(rows_as(Event, _LOCK_EVENT, [uuid.UUID(str(event_id))]))
+            found = rows_as(Event, _LOCK_EVENT, [uuid.UUID(str(event_id))])
             if not found:
                 raise Event.DoesNotExist
             event = found[0]
